@@ -1,0 +1,138 @@
+// The one place that reads the environment: validated, typed, with defaults applied here and nowhere else.
+
+/** Names of every environment variable the server reads. `infra/` imports these so the two never drift. */
+export const ENV = {
+  port: 'PORT',
+  host: 'HOST',
+  allowedHosts: 'MCP_ALLOWED_HOSTS',
+  redisUrl: 'REDIS_URL',
+  keyVaultUrl: 'KEY_VAULT_URL',
+  redisSecretName: 'REDIS_SECRET_NAME',
+  azureClientId: 'AZURE_CLIENT_ID',
+  keyPrefix: 'SESSION_KEY_PREFIX',
+  idleTtl: 'SESSION_IDLE_TTL',
+  maxTtl: 'SESSION_MAX_TTL',
+  maxLiveSessions: 'MAX_LIVE_SESSIONS',
+  liveIdle: 'LIVE_SESSION_IDLE',
+  restoreTimeout: 'RESTORE_TIMEOUT',
+  keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
+  maxBodyBytes: 'MAX_BODY_BYTES',
+  logLevel: 'LOG_LEVEL',
+  replicaName: 'REPLICA_NAME',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** TCP port of the HTTP server. Default 3000; 0 picks a free port. */
+  readonly port: number;
+  /** Interface to bind. Default 127.0.0.1 (containers set 0.0.0.0). */
+  readonly host: string;
+  /** Host names accepted in the `Host` header (DNS-rebinding protection). Default: loopback names. */
+  readonly allowedHosts: readonly string[];
+  /** Redis URL or Azure connection string, when given directly. Wins over Key Vault. */
+  readonly redisUrl: string | undefined;
+  /** Key Vault holding the Redis connection string; used only when `redisUrl` is absent. */
+  readonly keyVault: { readonly url: string; readonly secretName: string; readonly clientId: string | undefined; readonly timeoutMs: number } | undefined;
+  /** Prefix of every Redis key, so several deployments can share one Redis. */
+  readonly keyPrefix: string;
+  /** Sliding idle lifetime of a session record. */
+  readonly idleTtlMs: number;
+  /** Absolute lifetime of a session from its creation; the idle TTL never extends past it. */
+  readonly maxTtlMs: number;
+  /** Most sessions kept live in this process; the least recently used beyond it are evicted (restorable). */
+  readonly maxLiveSessions: number;
+  /** A live session unused this long is evicted from memory (its record stays in Redis). */
+  readonly liveIdleMs: number;
+  /** How long a restore waits for Redis before answering 404. */
+  readonly restoreTimeoutMs: number;
+  /** Largest accepted request body in bytes. */
+  readonly maxBodyBytes: number;
+  readonly logLevel: LogLevel;
+  /** Name this replica reports in `session_info`; default host name. */
+  readonly replicaName: string | undefined;
+}
+
+/** A configuration error names the variable and says what is accepted. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses `500ms`, `30s`, `15m`, `8h`, `1d`, or a bare number of seconds. */
+export function parseDuration(variable: string, raw: string): number {
+  const match = DURATION.exec(raw.trim());
+  if (!match) throw new ConfigError(variable, `"${raw}" is not a duration (examples: 500ms, 30s, 15m, 8h, 1d; a bare number is seconds)`);
+  const ms = Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
+  if (!(ms > 0)) throw new ConfigError(variable, `must be greater than zero, got "${raw}"`);
+  return Math.round(ms);
+}
+
+function parseInteger(variable: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(variable, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the environment once. Throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const get = (name: EnvName): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const duration = (name: EnvName, fallback: string) => parseDuration(name, get(name) ?? fallback);
+
+  const keyVaultUrl = get(ENV.keyVaultUrl);
+  if (keyVaultUrl && !/^https:\/\/[^/]+/.test(keyVaultUrl)) {
+    throw new ConfigError(ENV.keyVaultUrl, `must be the vault's https URI (https://<name>.vault.azure.net/), got "${keyVaultUrl}"`);
+  }
+  const logLevel = (get(ENV.logLevel) ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(ENV.logLevel, `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const idleTtlMs = duration(ENV.idleTtl, '8h');
+  const maxTtlMs = duration(ENV.maxTtl, '24h');
+  if (maxTtlMs < idleTtlMs) {
+    throw new ConfigError(ENV.maxTtl, `must be at least ${ENV.idleTtl} (${idleTtlMs} ms), got ${maxTtlMs} ms`);
+  }
+  const allowedHosts = (get(ENV.allowedHosts) ?? 'localhost,127.0.0.1,[::1]')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+
+  return {
+    port: parseInteger(ENV.port, get(ENV.port) ?? '3000', 0, 65_535),
+    host: get(ENV.host) ?? '127.0.0.1',
+    allowedHosts,
+    redisUrl: get(ENV.redisUrl),
+    keyVault: keyVaultUrl
+      ? {
+          url: keyVaultUrl,
+          secretName: get(ENV.redisSecretName) ?? 'redis-connection-string',
+          clientId: get(ENV.azureClientId),
+          timeoutMs: duration(ENV.keyVaultTimeout, '10s'),
+        }
+      : undefined,
+    keyPrefix: get(ENV.keyPrefix) ?? 'mcp-continuity:',
+    idleTtlMs,
+    maxTtlMs,
+    maxLiveSessions: parseInteger(ENV.maxLiveSessions, get(ENV.maxLiveSessions) ?? '10000', 1, 10_000_000),
+    liveIdleMs: duration(ENV.liveIdle, '30m'),
+    restoreTimeoutMs: duration(ENV.restoreTimeout, '2s'),
+    maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    logLevel: logLevel as LogLevel,
+    replicaName: get(ENV.replicaName),
+  };
+}
