@@ -1,0 +1,74 @@
+// Guarantees of the Container App: its identity, the env the server reads, probes, HTTPS ingress, ordering.
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../app/config.js';
+import { findBy, only, ref, synth, variant } from './helpers.js';
+
+const json = synth(variant('dev'));
+const app = only(json, 'azurerm_container_app').body;
+const container = app.template.container[0];
+const identity = only(json, 'azurerm_user_assigned_identity').address;
+
+describe('the Container App', () => {
+  it('runs as the user-assigned identity that holds the secret role', () => {
+    expect(app.identity).toEqual({ type: 'UserAssigned', identity_ids: [ref(identity, 'id')] });
+    const envValue = (name: string) => container.env.find((e: { name: string }) => e.name === name)?.value;
+    expect(envValue(ENV.azureClientId)).toBe(ref(identity, 'client_id'));
+  });
+
+  it('sets exactly the env names app/config.ts reads for the Key Vault path', () => {
+    const names = container.env.map((e: { name: string }) => e.name).sort();
+    const expected = [ENV.keyVaultUrl, ENV.redisSecretName, ENV.azureClientId, ENV.keyPrefix, ENV.allowedHosts, ENV.host, ENV.port];
+    expect(names).toEqual([...expected].sort());
+    for (const name of names) expect(Object.values(ENV)).toContain(name);
+  });
+
+  it('binds 0.0.0.0 and allows only its own public host name', () => {
+    const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    expect(env[ENV.host]).toBe('0.0.0.0');
+    const environment = only(json, 'azurerm_container_app_environment').address;
+    expect(env[ENV.allowedHosts]).toBe(`${app.name}.${ref(environment, 'default_domain')}`);
+  });
+
+  it('probes liveness on /healthz and readiness on /readyz over HTTP', () => {
+    expect(container.liveness_probe).toEqual([{ transport: 'HTTP', port: 3000, path: '/healthz' }]);
+    expect(container.readiness_probe).toEqual([{ transport: 'HTTP', port: 3000, path: '/readyz' }]);
+  });
+
+  it('has external ingress to the app port with insecure connections off', () => {
+    expect(app.ingress).toMatchObject({ external_enabled: true, allow_insecure_connections: false, target_port: 3000 });
+  });
+
+  it('starts only after the identity may read the secret', () => {
+    const reader = findBy(json, 'azurerm_role_assignment', 'role_definition_name', 'Key Vault Secrets User');
+    expect(app.depends_on).toContain(reader.address);
+  });
+
+  it('keeps a single revision and scales on HTTP concurrency', () => {
+    expect(app.revision_mode).toBe('Single');
+    expect(app.template.http_scale_rule).toEqual([{ name: 'http-concurrency', concurrent_requests: '50' }]);
+  });
+});
+
+describe('the optional container registry', () => {
+  const withAcr = synth(variant('dev', { registry: true, image: 'mcp-continuity:0.1.0' }));
+  const acr = only(withAcr, 'azurerm_container_registry');
+  const acrApp = only(withAcr, 'azurerm_container_app').body;
+  const acrIdentity = only(withAcr, 'azurerm_user_assigned_identity').address;
+
+  it('has the admin user off and gives the app identity AcrPull', () => {
+    expect(acr.body.admin_enabled).toBe(false);
+    const pull = findBy(withAcr, 'azurerm_role_assignment', 'role_definition_name', 'AcrPull');
+    expect(pull.body).toMatchObject({ principal_id: ref(acrIdentity, 'principal_id'), scope: ref(acr.address, 'id') });
+    expect(acrApp.depends_on).toContain(pull.address);
+  });
+
+  it('pulls a bare image name from the registry with the identity', () => {
+    expect(acrApp.registry).toEqual([{ server: ref(acr.address, 'login_server'), identity: ref(acrIdentity, 'id') }]);
+    expect(acrApp.template.container[0].image).toBe(`${ref(acr.address, 'login_server')}/mcp-continuity:0.1.0`);
+  });
+
+  it('is absent by default', () => {
+    expect(json.resource.azurerm_container_registry).toBeUndefined();
+    expect(app.registry).toBeUndefined();
+  });
+});
