@@ -17,6 +17,7 @@ export const ENV = {
   restoreTimeout: 'RESTORE_TIMEOUT',
   keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
   maxBodyBytes: 'MAX_BODY_BYTES',
+  responseMode: 'MCP_RESPONSE_MODE',
   logLevel: 'LOG_LEVEL',
   replicaName: 'REPLICA_NAME',
 } as const;
@@ -51,6 +52,8 @@ export interface Config {
   readonly restoreTimeoutMs: number;
   /** Largest accepted request body in bytes. */
   readonly maxBodyBytes: number;
+  /** `sse` streams each response (default); `json` answers plain JSON bodies. */
+  readonly responseMode: 'sse' | 'json';
   readonly logLevel: LogLevel;
   /** Name this replica reports in `session_info`; default host name. */
   readonly replicaName: string | undefined;
@@ -107,6 +110,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (maxTtlMs < idleTtlMs) {
     throw new ConfigError(ENV.maxTtl, `must be at least ${ENV.idleTtl} (${idleTtlMs} ms), got ${maxTtlMs} ms`);
   }
+  const responseMode = (get(ENV.responseMode) ?? 'sse').toLowerCase();
+  if (responseMode !== 'sse' && responseMode !== 'json') {
+    throw new ConfigError(ENV.responseMode, `must be sse or json, got "${responseMode}"`);
+  }
   const allowedHosts = (get(ENV.allowedHosts) ?? 'localhost,127.0.0.1,[::1]')
     .split(',')
     .map((h) => h.trim().toLowerCase())
@@ -132,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     liveIdleMs: duration(ENV.liveIdle, '30m'),
     restoreTimeoutMs: duration(ENV.restoreTimeout, '2s'),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
+    responseMode,
     logLevel: logLevel as LogLevel,
     replicaName: get(ENV.replicaName),
   };

@@ -1,0 +1,105 @@
+// Wires a running server from a Config: store (memory or Redis), session host, HTTP, graceful stop.
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { createNodeServer } from './http/node-server.js';
+import { SessionHost } from './mcp/session-host.js';
+import { resolveRedisSource, type SecretReaderFactory } from './secrets.js';
+import { MemorySessionStore } from './sessions/memory-store.js';
+import { RedisSessionStore } from './sessions/redis-store.js';
+import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
+import type { SessionStore } from './sessions/store.js';
+
+export interface RunningServer {
+  /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
+  readonly url: string;
+  readonly mode: 'memory' | 'redis';
+  readonly host: SessionHost;
+  readonly store: SessionStore;
+  /** Graceful stop: no new connections, live sessions closed (records kept), store closed. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  readonly secretReader?: SecretReaderFactory;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel' | 'replicaName'>): Logger {
+  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? hostname(), pid: process.pid } });
+}
+
+async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<{ store: SessionStore; detail: Record<string, string> }> {
+  const source = await resolveRedisSource(config, secretReader);
+  if (source.mode === 'memory') {
+    if (source.warning) logger.warn({ reason: source.reason }, 'Redis not configured from Key Vault; sessions are kept in memory only and do not survive a restart');
+    return { store: new MemorySessionStore(), detail: { reason: source.reason } };
+  }
+  let target;
+  try {
+    target = parseRedisUrl(source.url);
+  } catch (error) {
+    if (source.source === 'REDIS_URL' || !(error instanceof RedisUrlError)) throw error;
+    logger.warn({ reason: error.message }, 'Key Vault secret is not a Redis connection string; sessions are kept in memory only');
+    return { store: new MemorySessionStore(), detail: { reason: error.message } };
+  }
+  const store = new RedisSessionStore({
+    target,
+    keyPrefix: config.keyPrefix,
+    commandTimeoutMs: config.restoreTimeoutMs,
+    onStatus: ({ level, message }) => logger[level](message),
+  });
+  if (!(await store.waitUntilReady(Math.min(config.restoreTimeoutMs, 3000)))) {
+    logger.warn('Redis is not reachable yet; serving anyway, sessions are saved once it is');
+  }
+  return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix } };
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  const { store, detail } = await openStore(config, logger, options.secretReader);
+  const host = new SessionHost({
+    store,
+    logger,
+    replica: { host: config.replicaName ?? hostname(), pid: process.pid },
+    idleTtlMs: config.idleTtlMs,
+    maxTtlMs: config.maxTtlMs,
+    maxLiveSessions: config.maxLiveSessions,
+    liveIdleMs: config.liveIdleMs,
+    maxBodyBytes: config.maxBodyBytes,
+    responseMode: config.responseMode,
+  });
+  const app = createApp({ host, store, allowedHosts: config.allowedHosts, logger });
+  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes, logger });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const printable = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${printable}:${address.port}/mcp`;
+  logger.info({ mode: store.kind, url, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    mode: store.kind,
+    host,
+    store,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await host.close();
+        server.closeIdleConnections();
+        // SSE responses have ended; whatever is still open after a moment is cut.
+        const cut = setTimeout(() => server.closeAllConnections(), 2000);
+        await stopped;
+        clearTimeout(cut);
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

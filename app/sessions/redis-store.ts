@@ -1,0 +1,174 @@
+// Redis SessionStore: one key per session, sliding PX expiry, pub/sub to drop deleted sessions on every replica.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
+import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
+import type { InvalidateListener, LoadResult, SessionStore } from './store.js';
+
+export interface RedisStoreOptions {
+  readonly target: RedisTarget;
+  /** Prefix of every key and of the invalidation channel. */
+  readonly keyPrefix: string;
+  /** Upper bound on any single command, so a dead Redis costs a bounded wait, never a hang. */
+  readonly commandTimeoutMs: number;
+  /** Where connection trouble is reported (state changes only, never the password). */
+  readonly onStatus?: (event: { level: 'info' | 'warn'; message: string }) => void;
+}
+
+export class RedisSessionStore implements SessionStore {
+  readonly kind = 'redis' as const;
+  readonly #client: Redis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #invalidateListeners = new Set<InvalidateListener>();
+  readonly #reconnectListeners = new Set<() => void>();
+  readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
+  /** Tags this process's own messages so it does not invalidate the copy it just saved. */
+  readonly #origin = randomUUID();
+  #wasReady = false;
+  #down = false;
+  #closing = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.#prefix = options.keyPrefix;
+    this.#channel = `${options.keyPrefix}events`;
+    this.#onStatus = options.onStatus ?? (() => {});
+    const common = {
+      ...toIoredisOptions(options.target),
+      connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+      // Reconnect forever with a short cap: Redis coming back must be noticed within seconds.
+      retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+      lazyConnect: false,
+    };
+    this.#client = new Redis({
+      ...common,
+      // Fail fast while disconnected instead of queueing: callers fall back (404, or save later).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs,
+    });
+    // The subscriber queues SUBSCRIBE until connected and re-subscribes after every reconnect.
+    this.#subscriber = new Redis({ ...common, maxRetriesPerRequest: null });
+    const where = describeRedisTarget(options.target);
+    this.#client.on('ready', () => {
+      if (this.#down || !this.#wasReady) this.#onStatus({ level: 'info', message: `redis ready at ${where}` });
+      const recovered = this.#down;
+      this.#wasReady = true;
+      this.#down = false;
+      if (recovered) for (const listener of this.#reconnectListeners) listener();
+    });
+    this.#client.on('error', (error: Error) => this.#markDown(`redis error at ${where}: ${error.message}`));
+    this.#client.on('end', () => this.#markDown(`redis connection to ${where} ended`));
+    this.#client.on('close', () => this.#markDown(`redis connection to ${where} closed`));
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.#channel) return;
+      // Message: "<deleted|updated> <session id> <origin>".
+      const [kind, id, origin] = message.split(' ');
+      if (!id || (kind !== 'deleted' && kind !== 'updated')) return;
+      if (kind === 'updated' && origin === this.#origin) return;
+      for (const listener of this.#invalidateListeners) listener(id, kind);
+    });
+    this.#subscriber.subscribe(this.#channel).catch(() => {});
+  }
+
+  /** Waits up to `ms` for the first connection; false if Redis did not answer in time. */
+  async waitUntilReady(ms: number): Promise<boolean> {
+    if (this.#client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), ms);
+      const onReady = () => finish(true);
+      const finish = (ready: boolean) => {
+        clearTimeout(timer);
+        this.#client.off('ready', onReady);
+        resolve(ready);
+      };
+      this.#client.on('ready', onReady);
+    });
+  }
+
+  key(id: string): string {
+    return `${this.#prefix}session:${id}`;
+  }
+
+  async load(id: string): Promise<LoadResult> {
+    let raw: string | null;
+    try {
+      raw = await this.#client.get(this.key(id));
+    } catch (error) {
+      return { status: 'unavailable', reason: (error as Error).message };
+    }
+    if (raw === null) return { status: 'absent' };
+    const decoded = decodeRecord(raw, id);
+    if (!decoded.ok) return { status: 'corrupt', reason: decoded.reason };
+    // PX and the absolute ceiling agree to the millisecond; this catches a clock step between replicas.
+    if (decoded.record.maxExpiresAt <= Date.now()) return { status: 'expired' };
+    return { status: 'found', record: decoded.record };
+  }
+
+  async save(record: SessionRecord, ttlMs: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
+    const key = this.key(record.id);
+    if (ttlMs <= 0) {
+      await this.#client.del(key);
+      return;
+    }
+    const px = Math.ceil(ttlMs);
+    if (options.onlyIfAbsent) {
+      await this.#client.set(key, encodeRecord(record), 'PX', px, 'NX');
+      return;
+    }
+    const result = await this.#client
+      .multi()
+      .set(key, encodeRecord(record), 'PX', px)
+      .publish(this.#channel, `updated ${record.id} ${this.#origin}`)
+      .exec();
+    const failure = result?.[0]?.[0];
+    if (failure) throw failure;
+  }
+
+  async touch(id: string, ttlMs: number): Promise<boolean> {
+    if (ttlMs <= 0) {
+      await this.#client.del(this.key(id));
+      return false;
+    }
+    return (await this.#client.pexpire(this.key(id), Math.ceil(ttlMs))) === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.#client.multi().del(this.key(id)).publish(this.#channel, `deleted ${id} ${this.#origin}`).exec();
+    const deleted = result?.[0]?.[1];
+    return deleted === 1;
+  }
+
+  onInvalidate(listener: InvalidateListener): () => void {
+    this.#invalidateListeners.add(listener);
+    return () => this.#invalidateListeners.delete(listener);
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.#client.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]);
+    this.#client.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  #markDown(message: string): void {
+    if (this.#down || this.#closing) return;
+    this.#down = true;
+    this.#onStatus({ level: 'warn', message });
+  }
+}

@@ -1,0 +1,9 @@
+// The tools every session gets. To add a tool: write a ToolModule in this folder and list it here.
+import { scratchpad } from './scratchpad.js';
+import { sessionInfo } from './session-info.js';
+import { enableToolset, TOOLSETS } from './toolsets.js';
+import type { ToolModule } from './types.js';
+
+export const TOOL_MODULES: readonly ToolModule[] = [sessionInfo, scratchpad, enableToolset];
+export { TOOLSETS };
+export type { ReplicaInfo, SessionContext, ToolModule, Toolset } from './types.js';

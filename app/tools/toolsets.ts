@@ -1,0 +1,57 @@
+// enable_toolset and the toolsets it can switch on; an enabled toolset is re-registered after a restore.
+import { z } from 'zod';
+import { text, type ToolModule, type Toolset } from './types.js';
+
+const math: Toolset = {
+  name: 'math',
+  description: 'add and multiply two numbers',
+  register(server) {
+    const pair = z.object({ a: z.number(), b: z.number() });
+    server.registerTool('add', { description: 'Adds two numbers.', inputSchema: pair, annotations: { readOnlyHint: true } }, async ({ a, b }) => text(String(a + b)));
+    server.registerTool('multiply', { description: 'Multiplies two numbers.', inputSchema: pair, annotations: { readOnlyHint: true } }, async ({ a, b }) =>
+      text(String(a * b)),
+    );
+  },
+};
+
+const textTools: Toolset = {
+  name: 'text',
+  description: 'upper-case and reverse a string',
+  register(server) {
+    const input = z.object({ text: z.string().max(10_000) });
+    server.registerTool('uppercase', { description: 'Upper-cases a string.', inputSchema: input, annotations: { readOnlyHint: true } }, async (args) =>
+      text(args.text.toUpperCase()),
+    );
+    server.registerTool('reverse', { description: 'Reverses a string.', inputSchema: input, annotations: { readOnlyHint: true } }, async (args) =>
+      text([...args.text].reverse().join('')),
+    );
+  },
+};
+
+/** Every toolset a session can enable, by name. Add yours here. */
+export const TOOLSETS: ReadonlyMap<string, Toolset> = new Map([math, textTools].map((t) => [t.name, t]));
+
+export const enableToolset: ToolModule = {
+  name: 'enable_toolset',
+  register(server, session) {
+    server.registerTool(
+      'enable_toolset',
+      {
+        title: 'Enable toolset',
+        description: `Registers extra tools for this session only. Toolsets: ${[...TOOLSETS.values()].map((t) => `${t.name} (${t.description})`).join('; ')}.`,
+        inputSchema: z.object({ name: z.string().min(1).max(64) }),
+      },
+      async ({ name }) => {
+        const toolset = TOOLSETS.get(name);
+        if (!toolset) return text(`Unknown toolset "${name}". Known: ${[...TOOLSETS.keys()].join(', ')}.`, true);
+        if (session.state.toolsets.some((t) => t.name === name)) return text(`Toolset "${name}" is already enabled.`);
+        const { persisted } = await session.update((state) => {
+          state.toolsets.push({ name });
+        });
+        // Registering on a connected server sends notifications/tools/list_changed.
+        toolset.register(server, session);
+        return text(`Enabled toolset "${name}"${persisted ? '' : ' on this replica (saved when the session store is back)'}.`);
+      },
+    );
+  },
+};
