@@ -127,9 +127,11 @@ export class SessionHost {
     if (!id) throw new HttpError(400, RPC.serverError, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
     // Ids this server could not have minted never reach the store.
     if (!isMintedSessionId(id)) throw sessionNotFound();
-    let session = this.#live.get(id);
-    if (session && session.maxExpiresAt <= this.#now()) {
-      this.#o.logger.info({ sessionId: id, reason: 'expired' }, 'session reached its absolute lifetime');
+    let session = this.#live.get(id, { touch: false });
+    const now = this.#now();
+    if (session && (session.maxExpiresAt <= now || now - session.lastUsed >= this.#o.idleTtlMs)) {
+      const why = session.maxExpiresAt <= now ? 'absolute lifetime reached' : 'idle lifetime reached';
+      this.#o.logger.info({ sessionId: id, reason: 'expired', detail: why }, 'session expired');
       this.#live.delete(id);
       await session.close();
       session = undefined;
@@ -137,8 +139,10 @@ export class SessionHost {
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id);
     if (session?.stale) await this.#refresh(session);
-    if (session) this.#keepAlive(session);
-    else session = await this.#restore(id);
+    if (session) {
+      this.#live.get(id);
+      this.#keepAlive(session);
+    } else session = await this.#restore(id);
     session.lastUsed = this.#now();
     return session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
   }
@@ -188,13 +192,15 @@ export class SessionHost {
   }
 
   #newLive(init: Pick<LiveSession, 'id' | 'createdAt' | 'maxExpiresAt' | 'initialize' | 'state' | 'restored'> & { onInitialized?: (s: LiveSession) => Promise<void> }): LiveSession {
-    return new LiveSession({
+    const session = new LiveSession({
       ...init,
       replica: this.#o.replica,
       responseMode: this.#o.responseMode,
       persist: (s) => this.#persist(s),
       onDeleted: (s) => this.#deleted(s),
     });
+    session.lastUsed = this.#now();
+    return session;
   }
 
   /** Extends the record's TTL at most once per touch interval, off the request path. */
