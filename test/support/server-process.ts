@@ -50,13 +50,14 @@ export class ServerProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
+    const from = this.logs.length;
     const collect = (chunk: Buffer) => this.logs.push(...chunk.toString().split('\n').filter(Boolean));
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${this.output}`)), 20_000);
       const check = () => {
-        if (this.logs.some((line) => line.includes('mcp-continuity listening on'))) {
+        if (this.logs.slice(from).some((line) => line.includes('mcp-continuity listening on'))) {
           clearTimeout(timer);
           child.stdout?.off('data', check);
           resolve();

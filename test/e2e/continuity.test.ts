@@ -1,0 +1,110 @@
+// End to end: real server processes, a real redis-server, the real SDK 1.32 client.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectLegacy, roundRobinFetch } from '../support/clients.js';
+import { TestRedis } from '../support/redis.js';
+import { ServerProcess } from '../support/server-process.js';
+
+let redis: TestRedis;
+const servers: ServerProcess[] = [];
+
+async function server(env: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
+  const s = await ServerProcess.start({ env, ...(port ? { port } : {}) });
+  servers.push(s);
+  return s;
+}
+
+const info = async (call: (name: string) => Promise<string>) => JSON.parse(await call('session_info')) as { sessionId: string; restored: boolean; replica: { pid: number } };
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.kill()));
+  await redis?.close();
+});
+
+describe('continuity across processes', () => {
+  it('hosting:restart — the same client keeps its scratchpad and toolset after the server is SIGKILLed and started again', async () => {
+    const a = await server({ REDIS_URL: redis.url });
+    const client = await connectLegacy(a.url);
+    await client.call('remember', { key: 'city', value: 'Lisbon' });
+    await client.call('enable_toolset', { name: 'math' });
+    expect(await client.call('add', { a: 2, b: 40 })).toBe('42');
+    const before = await info((n) => client.call(n));
+
+    await a.kill('SIGKILL');
+    await a.restart();
+
+    expect(await client.call('recall', { key: 'city' })).toBe('Lisbon');
+    expect(await client.call('multiply', { a: 6, b: 7 })).toBe('42');
+    const after = await info((n) => client.call(n));
+    expect(after.sessionId).toBe(before.sessionId);
+    expect(after.restored).toBe(true);
+    expect(after.replica.pid).not.toBe(before.replica.pid);
+    expect((await client.client.listTools()).tools.map((t) => t.name)).toEqual(expect.arrayContaining(['add', 'multiply', 'remember']));
+    expect(a.output).toContain('session restored');
+    await client.close();
+  });
+
+  it('hosting:replicas — requests alternating between two processes see one session and its latest state', async () => {
+    const a = await server({ REDIS_URL: redis.url });
+    const b = await server({ REDIS_URL: redis.url });
+    const client = await connectLegacy(a.url, { fetch: roundRobinFetch(() => [a.origin, b.origin]) });
+    const pids = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      await client.call('remember', { key: 'n', value: String(i) });
+      expect(await client.call('recall', { key: 'n' })).toBe(String(i));
+      pids.add((await info((n) => client.call(n))).replica.pid);
+    }
+    expect(pids).toEqual(new Set([a.pid, b.pid]));
+    await client.call('enable_toolset', { name: 'text' });
+    expect(await client.call('uppercase', { text: 'abc' })).toBe('ABC');
+    expect(await client.call('reverse', { text: 'abc' })).toBe('cba');
+    await client.close();
+  });
+
+  it('hosting:delete — DELETE on one replica ends the session on the other too', async () => {
+    const a = await server({ REDIS_URL: redis.url });
+    const b = await server({ REDIS_URL: redis.url });
+    let target = a.origin;
+    const client = await connectLegacy(a.url, { fetch: roundRobinFetch(() => [target]) });
+    await client.call('remember', { key: 'k', value: 'v' });
+    target = b.origin;
+    expect(await client.call('recall', { key: 'k' })).toBe('v'); // now live on b as well
+    target = a.origin;
+    await client.transport.terminateSession();
+
+    const response = await fetch(b.url, {
+      method: 'POST',
+      headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.code).toBe(-32001);
+    expect(await redis.client().exists(`mcp-continuity:session:${client.sessionId}`)).toBe(0);
+    await client.close();
+  });
+
+  it('hosting:memory — without Redis a restart loses the session and the client gets 404', async () => {
+    const m = await server({});
+    expect(m.output).toContain('in memory mode');
+    const client = await connectLegacy(m.url);
+    await client.call('remember', { key: 'k', value: 'v' });
+    await m.kill('SIGKILL');
+    await m.restart();
+    await expect(client.call('recall', { key: 'k' })).rejects.toThrow(/404|Session not found/);
+    await client.close();
+  });
+
+  it('hosting:sigterm — a graceful stop exits 0 and keeps every record', async () => {
+    const a = await server({ REDIS_URL: redis.url });
+    const client = await connectLegacy(a.url);
+    await client.call('remember', { key: 'k', value: 'kept' });
+    expect(await a.kill('SIGTERM')).toBe(0);
+    expect(a.output).toContain('stopping');
+    await a.restart();
+    expect(await client.call('recall', { key: 'k' })).toBe('kept');
+    await client.close();
+  });
+});
