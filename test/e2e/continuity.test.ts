@@ -1,6 +1,6 @@
 // End to end: real server processes, a real redis-server, the real SDK 1.32 client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectLegacy, roundRobinFetch } from '../support/clients.js';
+import { connectLegacy, rawPost, roundRobinFetch } from '../support/clients.js';
 import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
 
@@ -75,14 +75,12 @@ describe('continuity across processes', () => {
     target = a.origin;
     await client.transport.terminateSession();
 
-    const response = await fetch(b.url, {
-      method: 'POST',
-      headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const response = await rawPost(b.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' });
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe(-32001);
-    expect(await redis.client().exists(`mcp-continuity:session:${client.sessionId}`)).toBe(0);
+    expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32001);
+    const inspect = redis.client();
+    expect(await inspect.exists(`mcp-continuity:session:${client.sessionId}`)).toBe(0);
+    inspect.disconnect();
     await client.close();
   });
 
