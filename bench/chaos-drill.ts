@@ -1,0 +1,125 @@
+// The chaos drill: replicas behind a round-robin proxy, looping clients, restarts, kills and a Redis outage.
+import { freePort, TestRedis } from '../test/support/redis.js';
+import { ServerProcess } from '../test/support/server-process.js';
+import { ChaosClient, type LossReason } from './chaos-client.js';
+import { RoundRobinProxy } from './proxy.js';
+
+export interface DrillOptions {
+  readonly mode: 'redis' | 'memory';
+  /** Replicas (separate processes). */
+  readonly replicas: number;
+  /** Concurrent legacy clients, one session each. */
+  readonly clients: number;
+  /** Calm time before the first fault and between phases. */
+  readonly settleMs: number;
+  /** Rounds of rolling restarts (SIGTERM, start again), one replica at a time. */
+  readonly rollingRounds: number;
+  /** Random SIGKILLs, each followed by a restart. */
+  readonly kills: number;
+  /** How long Redis stays down (redis mode only). */
+  readonly outageMs: number;
+  readonly thinkMs: number;
+  readonly callTimeoutMs: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface DrillResult {
+  readonly mode: 'redis' | 'memory';
+  readonly sessions: number;
+  readonly lost: number;
+  readonly lostBy: Partial<Record<LossReason, number>>;
+  readonly lostDetails: string[];
+  readonly calls: number;
+  readonly failed: number;
+  readonly failures: Record<string, number>;
+  readonly proxy502: number;
+  readonly restarts: number;
+  readonly kills: number;
+  readonly outageMs: number;
+  readonly seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runDrill(options: DrillOptions): Promise<DrillResult> {
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  const redis = options.mode === 'redis' ? await TestRedis.start() : undefined;
+  const ports = await Promise.all(Array.from({ length: options.replicas }, () => freePort()));
+  const env = (i: number): Record<string, string> => ({
+    LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
+    REPLICA_NAME: `replica-${i}`,
+    ...(redis ? { REDIS_URL: redis.url } : {}),
+  });
+  const servers = await Promise.all(ports.map((port, i) => ServerProcess.start({ env: env(i), port })));
+  const proxy = await RoundRobinProxy.start(ports);
+  let stop = false;
+  const clients = Array.from(
+    { length: options.clients },
+    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop }),
+  );
+  const running = clients.map((c) => c.run());
+  const allLost = () => clients.every((c) => c.tally.lost !== undefined);
+  const pause = async (ms: number) => {
+    for (let waited = 0; waited < ms && !allLost(); waited += 100) await sleep(100);
+  };
+  let restarts = 0;
+  let kills = 0;
+  try {
+    await pause(options.settleMs);
+    for (let round = 1; round <= options.rollingRounds && !allLost(); round++) {
+      log(`${options.mode}: rolling restart ${round}/${options.rollingRounds}`);
+      for (const server of servers) {
+        await server.kill('SIGTERM');
+        await server.restart();
+        restarts++;
+        await pause(options.settleMs / 2);
+      }
+    }
+    for (let k = 0; k < options.kills && !allLost(); k++) {
+      const server = servers[Math.floor(Math.random() * servers.length)] as ServerProcess;
+      log(`${options.mode}: SIGKILL replica on port ${server.port}`);
+      await server.kill('SIGKILL');
+      kills++;
+      await pause(options.settleMs / 2);
+      await server.restart();
+      await pause(options.settleMs / 2);
+    }
+    if (redis && !allLost()) {
+      log(`${options.mode}: Redis down for ${options.outageMs} ms`);
+      await redis.stop();
+      await pause(options.outageMs);
+      await redis.resume();
+      log(`${options.mode}: Redis back (empty: it keeps nothing on disk)`);
+    }
+    await pause(options.settleMs * 2);
+  } finally {
+    stop = true;
+    await Promise.allSettled(running);
+    await proxy.close();
+    await Promise.all(servers.map((s) => s.kill('SIGKILL')));
+    await redis?.close();
+  }
+  const tallies = clients.map((c) => c.tally);
+  const failures: Record<string, number> = {};
+  const lostBy: Partial<Record<LossReason, number>> = {};
+  for (const t of tallies) {
+    for (const [why, n] of Object.entries(t.failures)) failures[why] = (failures[why] ?? 0) + n;
+    if (t.lost) lostBy[t.lost] = (lostBy[t.lost] ?? 0) + 1;
+  }
+  return {
+    mode: options.mode,
+    sessions: clients.length,
+    lost: tallies.filter((t) => t.lost).length,
+    lostBy,
+    lostDetails: clients.filter((c) => c.tally.lost).map((c) => `client ${c.index} (${c.sessionId ?? 'no session'}): ${c.tally.lostDetail ?? ''}`),
+    calls: tallies.reduce((n, t) => n + t.calls, 0),
+    failed: tallies.reduce((n, t) => n + t.failed, 0),
+    failures,
+    proxy502: proxy.stats.badGateway,
+    restarts,
+    kills,
+    outageMs: redis ? options.outageMs : 0,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+}

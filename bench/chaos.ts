@@ -1,0 +1,96 @@
+// `npm run chaos`: the rollout and failure drill in Redis mode and in memory mode; exits 1 if Redis mode lost anything.
+import { parseArgs } from 'node:util';
+import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js';
+
+const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
+                        [--outage 20s] [--think 50ms] [--call-timeout 5s] [--mode both|redis|memory]
+Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
+CHAOS_OUTAGE, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_MODE.`;
+
+function ms(raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw.trim());
+  if (!match) throw new Error(`"${raw}" is not a duration (e.g. 500ms, 20s)`);
+  return Math.round(Number(match[1]) * (match[2] === 'ms' ? 1 : 1000));
+}
+
+export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): { modes: Array<'redis' | 'memory'>; drill: Omit<DrillOptions, 'mode'> } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      replicas: { type: 'string' },
+      clients: { type: 'string' },
+      settle: { type: 'string' },
+      rounds: { type: 'string' },
+      kills: { type: 'string' },
+      outage: { type: 'string' },
+      think: { type: 'string' },
+      'call-timeout': { type: 'string' },
+      mode: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const pick = (flag: keyof typeof values, name: string, fallback: string) => String(values[flag] ?? env[`CHAOS_${name}`] ?? fallback);
+  const mode = pick('mode', 'MODE', 'both');
+  if (!['both', 'redis', 'memory'].includes(mode)) throw new Error(`--mode must be both, redis or memory, got ${mode}`);
+  return {
+    modes: mode === 'both' ? ['redis', 'memory'] : [mode as 'redis' | 'memory'],
+    drill: {
+      replicas: Number(pick('replicas', 'REPLICAS', '3')),
+      clients: Number(pick('clients', 'CLIENTS', '50')),
+      settleMs: ms(pick('settle', 'SETTLE', '3s')),
+      rollingRounds: Number(pick('rounds', 'ROUNDS', '3')),
+      kills: Number(pick('kills', 'KILLS', '3')),
+      outageMs: ms(pick('outage', 'OUTAGE', '20s')),
+      thinkMs: ms(pick('think', 'THINK', '50ms')),
+      callTimeoutMs: ms(pick('call-timeout', 'CALL_TIMEOUT', '5s')),
+    },
+  };
+}
+
+export function summaryTable(results: readonly DrillResult[]): string {
+  const rows: Array<[string, (r: DrillResult) => string]> = [
+    ['sessions lost', (r) => `${r.lost}/${r.sessions}`],
+    ['  by 404', (r) => String(r.lostBy['404'] ?? 0)],
+    ['  by wrong state', (r) => String(r.lostBy['wrong state'] ?? 0)],
+    ['  never connected', (r) => String(r.lostBy['never connected'] ?? 0)],
+    ['tool calls', (r) => String(r.calls)],
+    ['calls failed (retried)', (r) => `${r.failed} (${Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'})`],
+    ['proxy 502s', (r) => String(r.proxy502)],
+    ['rolling restarts', (r) => String(r.restarts)],
+    ['SIGKILLs', (r) => String(r.kills)],
+    ['Redis outage', (r) => (r.outageMs ? `${r.outageMs / 1000} s` : '-')],
+    ['duration', (r) => `${r.seconds} s`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  const header = ''.padEnd(width) + results.map((r) => `${r.mode} mode`.padEnd(36)).join('');
+  return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => cell(r).padEnd(36)).join(''))].join('\n');
+}
+
+export function finalLine(results: readonly DrillResult[]): string {
+  const parts = results.map((r) =>
+    r.mode === 'redis'
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, calls failed ${r.failed}/${r.calls} (in flight on killed replicas or during the Redis outage)`
+      : `memory mode sessions lost ${r.lost}/${r.sessions}`,
+  );
+  return `chaos: ${parts.join('; ')}`;
+}
+
+async function main(): Promise<void> {
+  const { modes, drill } = parseChaosArgs(process.argv.slice(2));
+  const results: DrillResult[] = [];
+  for (const mode of modes) {
+    console.log(`chaos: ${mode} mode, ${drill.replicas} replicas, ${drill.clients} clients`);
+    results.push(await runDrill({ ...drill, mode, log: (line) => console.log(`  ${line}`) }));
+  }
+  console.log(`\n${summaryTable(results)}\n`);
+  for (const r of results.filter((x) => x.mode === 'redis')) for (const detail of r.lostDetails) console.log(`  lost: ${detail}`);
+  console.log(finalLine(results));
+  const redis = results.find((r) => r.mode === 'redis');
+  process.exit(redis && redis.lost > 0 ? 1 : 0);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/bench\//, '/bench/'))) void main();
