@@ -28,25 +28,42 @@ export async function resolveRedisSource(config: Pick<Config, 'redisUrl' | 'keyV
   const vault = config.keyVault;
   if (!vault) return { mode: 'memory', reason: 'neither REDIS_URL nor KEY_VAULT_URL is set', warning: false };
 
+  // Retried until the deadline: on a first deploy the identity's role assignment can take a minute to
+  // apply, and Key Vault answers 403 until it does. A missing secret (404) will not appear by waiting.
+  const deadline = Date.now() + vault.timeoutMs;
+  let lastError: unknown;
+  let reader: Promise<SecretReader> | undefined;
+  const getReader = () => (reader ??= Promise.resolve(readerFactory(vault.url, vault.clientId)));
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    try {
+      const value = (await readWithin(getReader, vault, deadline - Date.now())).value?.trim();
+      if (!value) return { mode: 'memory', reason: `Key Vault secret "${vault.secretName}" is empty`, warning: true };
+      return { mode: 'redis', url: value, source: 'key-vault' };
+    } catch (error) {
+      lastError = error;
+      if ((error as { statusCode?: number }).statusCode === 404) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 2000, Math.max(0, deadline - Date.now()))));
+    }
+  }
+  // Azure SDK messages name the vault and the failure, never the secret's value (we do not have it).
+  const why = lastError === undefined ? `no answer within ${vault.timeoutMs} ms` : firstLine(lastError);
+  return { mode: 'memory', reason: `Key Vault secret "${vault.secretName}" could not be read from ${vault.url}: ${why}`, warning: true };
+}
+
+async function readWithin(getReader: () => Promise<SecretReader>, vault: NonNullable<Config['keyVault']>, ms: number): Promise<{ value?: string | undefined }> {
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       abort.abort();
       reject(new Error(`no answer within ${vault.timeoutMs} ms`));
-    }, vault.timeoutMs);
+    }, ms);
   });
   try {
-    const secret = await Promise.race([
-      (async () => (await readerFactory(vault.url, vault.clientId)).getSecret(vault.secretName, { abortSignal: abort.signal }))(),
+    return await Promise.race([
+      (async () => (await getReader()).getSecret(vault.secretName, { abortSignal: abort.signal }))(),
       timeout,
     ]);
-    const value = secret.value?.trim();
-    if (!value) return { mode: 'memory', reason: `Key Vault secret "${vault.secretName}" is empty`, warning: true };
-    return { mode: 'redis', url: value, source: 'key-vault' };
-  } catch (error) {
-    // Azure SDK messages name the vault and the failure, never the secret's value (we do not have it).
-    return { mode: 'memory', reason: `Key Vault secret "${vault.secretName}" could not be read from ${vault.url}: ${firstLine(error)}`, warning: true };
   } finally {
     clearTimeout(timer);
   }
