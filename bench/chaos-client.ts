@@ -9,6 +9,8 @@ export interface ClientTally {
   failed: number;
   /** Failed calls by cause: HTTP status (502, 503), 'timeout', 'reset', or 'other'. */
   failures: Record<string, number>;
+  /** Writes the server took but said it could not save yet (the store was down): held on one replica. */
+  held: number;
   lost: LossReason | undefined;
   lostDetail: string | undefined;
 }
@@ -21,6 +23,11 @@ export interface ClientOptions {
   readonly callTimeoutMs: number;
   readonly stopped: () => boolean;
 }
+
+/** The scratchpad's answer when it kept a value on this replica only (store down). */
+const HELD = /saved when the session store is back/;
+
+const NO_ANSWER = '\u0000no answer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,7 +47,7 @@ class Lost extends Error {
 }
 
 export class ChaosClient {
-  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, lost: undefined, lostDetail: undefined };
+  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, held: 0, lost: undefined, lostDetail: undefined };
   sessionId: string | undefined;
   #client: LegacyClient | undefined;
   #counter = 0;
@@ -58,8 +65,13 @@ export class ChaosClient {
         await this.#iteration(i);
         await sleep(this.options.thinkMs);
       }
-      // One last check once the faults are over: the scratchpad holds the last confirmed value.
-      await this.#verify(5);
+      // Once the faults are over every replica must agree: three reads (three replicas, round robin).
+      const seen = new Set<string | undefined>();
+      for (let n = 0; n < 3; n++) {
+        const value = await this.#verify(5);
+        if (value !== NO_ANSWER) seen.add(value);
+      }
+      if (seen.size > 1) throw new Lost('wrong state', `replicas disagree after the drill: ${[...seen].join(' / ')}`);
     } catch (error) {
       if (!(error instanceof Lost)) throw error;
       this.tally.lost = error.reason;
@@ -113,15 +125,20 @@ export class ChaosClient {
     }
     const value = String(++this.#counter);
     const wrote = await this.#call('remember', { key: 'counter', value });
-    if (wrote.ok && !wrote.isError) {
+    if (wrote.ok && !wrote.isError && !HELD.test(wrote.text)) {
       this.#confirmed = value;
       this.#unconfirmed.clear();
-    } else this.#unconfirmed.add(value);
+    } else {
+      // Not confirmed as saved (no answer, or the server said it holds the value on one replica until
+      // the store is back): a later read may show it or the last saved value, never anything older.
+      if (wrote.ok && HELD.test(wrote.text)) this.tally.held++;
+      this.#unconfirmed.add(value);
+    }
     await this.#verify(1);
   }
 
   /** Recalls the counter; a wrong answer loses the session, a failed call is retried up to `attempts` times. */
-  async #verify(attempts: number): Promise<void> {
+  async #verify(attempts: number): Promise<string | undefined> {
     for (let n = 0; n < attempts; n++) {
       const read = await this.#call('recall', { key: 'counter' });
       if (!read.ok) {
@@ -129,13 +146,11 @@ export class ChaosClient {
         continue;
       }
       const got = read.isError ? undefined : read.text;
-      if (got === this.#confirmed) return;
-      if (got !== undefined && this.#unconfirmed.has(got)) {
-        this.#confirmed = got;
-        this.#unconfirmed.clear();
-        return;
-      }
+      if (got === this.#confirmed) return got;
+      if (got !== undefined && this.#unconfirmed.has(got)) return got;
+      if (read.isError && this.#confirmed === undefined) return undefined;
       throw new Lost('wrong state', `recall answered ${JSON.stringify(got?.slice(0, 40))}, expected ${JSON.stringify(this.#confirmed)}`);
     }
+    return NO_ANSWER;
   }
 }

@@ -32,6 +32,8 @@ export interface DrillResult {
   readonly calls: number;
   readonly failed: number;
   readonly failures: Record<string, number>;
+  /** Writes taken while Redis was down and held on one replica until it was back. */
+  readonly held: number;
   readonly proxy502: number;
   readonly restarts: number;
   readonly kills: number;
@@ -116,6 +118,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     calls: tallies.reduce((n, t) => n + t.calls, 0),
     failed: tallies.reduce((n, t) => n + t.failed, 0),
     failures,
+    held: tallies.reduce((n, t) => n + t.held, 0),
     proxy502: proxy.stats.badGateway,
     restarts,
     kills,

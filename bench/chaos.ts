@@ -59,6 +59,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['  never connected', (r) => String(r.lostBy['never connected'] ?? 0)],
     ['tool calls', (r) => String(r.calls)],
     ['calls failed (retried)', (r) => `${r.failed} (${Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'})`],
+    ['writes held on one replica', (r) => String(r.held)],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['rolling restarts', (r) => String(r.restarts)],
     ['SIGKILLs', (r) => String(r.kills)],

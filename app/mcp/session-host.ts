@@ -46,6 +46,7 @@ export class SessionHost {
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #restoring = new Map<string, Promise<LiveSession | undefined>>();
+  readonly #changedWhileRestoring = new Map<string, 'updated' | 'deleted'>();
   readonly #unsubscribe: Array<() => void>;
   #storeDownSince: number | undefined;
   #restores = 0;
@@ -144,7 +145,10 @@ export class SessionHost {
       this.#keepAlive(session);
     } else session = await this.#restore(id);
     session.lastUsed = this.#now();
-    return session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
+    const response = await session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
+    // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
+    if (response.status === 404 && session.closed) throw new HttpError(503, RPC.serverError, 'Session was closing on this replica: retry', { 'retry-after': '1' });
+    return response;
   }
 
   /** One restore per id at a time: a client's GET reconnect and its next POST often arrive together. */
@@ -164,6 +168,7 @@ export class SessionHost {
 
   async #doRestore(id: string): Promise<LiveSession | undefined> {
     const started = performance.now();
+    this.#changedWhileRestoring.delete(id);
     const result = await this.#o.store.load(id);
     if (result.status === 'unavailable') this.#storeDownSince ??= this.#now();
     else this.#storeDownSince = undefined;
@@ -184,6 +189,14 @@ export class SessionHost {
       this.#o.logger.warn({ sessionId: id, reason: 'replay failed', detail: (error as Error).message }, 'session not restored');
       return undefined;
     }
+    // Another replica saved or deleted it while we were loading: our copy is already old.
+    const change = this.#changedWhileRestoring.get(id);
+    this.#changedWhileRestoring.delete(id);
+    if (change === 'deleted') {
+      await session.close();
+      return undefined;
+    }
+    if (change === 'updated') session.stale = true;
     this.#live.set(id, session);
     this.#restores++;
     this.#keepAlive(session);
@@ -245,7 +258,8 @@ export class SessionHost {
     session.stale = false;
     const result = await this.#o.store.load(session.id);
     if (result.status === 'found') session.applyRecord(result.record);
-    else if (result.status !== 'unavailable') session.stale = true;
+    // Unreachable: keep the flag so the next request tries again rather than trusting the old copy.
+    else session.stale = true;
   }
 
   /** Store came back: write every live session, dirty ones over whatever is there, the rest only where missing. */
@@ -253,10 +267,13 @@ export class SessionHost {
     this.#storeDownSince = undefined;
     const sessions = [...this.#live.values()];
     await Promise.all(sessions.map((s) => this.#persist(s, { onlyIfAbsent: !s.dirty })));
+    // Invalidations published while we were cut off never arrived: re-read each session once.
+    for (const s of sessions) s.stale = true;
     this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
   }
 
   #invalidate(id: string, kind: 'updated' | 'deleted'): void {
+    if (this.#restoring.has(id) && this.#changedWhileRestoring.get(id) !== 'deleted') this.#changedWhileRestoring.set(id, kind);
     const session = this.#live.get(id, { touch: false });
     if (!session) return;
     if (kind === 'updated') {
