@@ -22,6 +22,8 @@ export interface ClientOptions {
   /** Bound on one call; a call in flight on a killed replica may otherwise wait for the SDK's 60 s. */
   readonly callTimeoutMs: number;
   readonly stopped: () => boolean;
+  /** The drill's current phase, recorded with a loss. */
+  readonly phase: () => string;
 }
 
 /** The scratchpad's answer when it kept a value on this replica only (store down). */
@@ -55,6 +57,8 @@ export class ChaosClient {
   #confirmed: string | undefined;
   #unconfirmed = new Set<string>();
   #toolsetEnabled = false;
+  /** The last few calls, for the report when the session is lost. */
+  readonly #history: string[] = [];
 
   constructor(readonly index: number, readonly options: ClientOptions) {}
 
@@ -75,7 +79,7 @@ export class ChaosClient {
     } catch (error) {
       if (!(error instanceof Lost)) throw error;
       this.tally.lost = error.reason;
-      this.tally.lostDetail = error.message;
+      this.tally.lostDetail = `[${this.options.phase()}] ${error.message}; last calls: ${this.#history.join(' | ')}`;
     } finally {
       await this.#client?.close();
     }
@@ -101,15 +105,22 @@ export class ChaosClient {
     try {
       const result = await client.client.callTool({ name, arguments: args }, undefined, { timeout: this.options.callTimeoutMs });
       const first = (result.content as Array<{ text?: string }>)[0];
+      this.#note(`${name}(${String(args.value ?? '')}) ${first?.text?.slice(0, 30) ?? ''}`);
       return { ok: true, text: first?.text ?? '', isError: result.isError === true };
     } catch (error) {
       const why = cause(error);
+      this.#note(`${name}(${String(args.value ?? '')}) failed ${why}`);
       if (why === '404') throw new Lost('404', `${name}: session not found (${(error as Error).message.slice(0, 120)})`);
       if (this.#toolsetEnabled && /tool.*not found|unknown tool/i.test((error as Error).message)) throw new Lost('wrong state', `${name}: toolset gone`);
       this.tally.failed++;
       this.tally.failures[why] = (this.tally.failures[why] ?? 0) + 1;
       return { ok: false };
     }
+  }
+
+  #note(entry: string): void {
+    this.#history.push(`${this.options.phase()}: ${entry}`);
+    if (this.#history.length > 6) this.#history.shift();
   }
 
   async #iteration(i: number): Promise<void> {

@@ -56,9 +56,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const servers = await Promise.all(ports.map((port, i) => ServerProcess.start({ env: env(i), port })));
   const proxy = await RoundRobinProxy.start(ports);
   let stop = false;
+  let phase = 'warm-up';
   const clients = Array.from(
     { length: options.clients },
-    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop }),
+    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop, phase: () => phase }),
   );
   const running = clients.map((c) => c.run());
   const allLost = () => clients.every((c) => c.tally.lost !== undefined);
@@ -70,7 +71,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   try {
     await pause(options.settleMs);
     for (let round = 1; round <= options.rollingRounds && !allLost(); round++) {
-      log(`${options.mode}: rolling restart ${round}/${options.rollingRounds}`);
+      phase = `rolling restart ${round}`;
+      log(`${options.mode}: ${phase}`);
       for (const server of servers) {
         await server.kill('SIGTERM');
         await server.restart();
@@ -80,6 +82,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     }
     for (let k = 0; k < options.kills && !allLost(); k++) {
       const server = servers[Math.floor(Math.random() * servers.length)] as ServerProcess;
+      phase = `SIGKILL ${k + 1}`;
       log(`${options.mode}: SIGKILL replica on port ${server.port}`);
       await server.kill('SIGKILL');
       kills++;
@@ -89,12 +92,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     }
     if (redis && !allLost()) {
       log(`${options.mode}: Redis down for ${options.outageMs} ms`);
+      phase = 'Redis down';
       await redis.stop();
       await pause(options.outageMs);
       await redis.resume();
+      phase = 'Redis back';
       log(`${options.mode}: Redis back (empty: it keeps nothing on disk)`);
     }
+    phase = 'settle';
     await pause(options.settleMs * 2);
+    phase = 'final check';
   } finally {
     stop = true;
     await Promise.allSettled(running);

@@ -14,6 +14,8 @@ export interface LiveSessionInit {
   /** The client's initialize request; undefined until a new session's first POST supplies it. */
   readonly initialize: SessionRecord['initialize'] | undefined;
   readonly state: SessionState;
+  /** Time of the last state change (see the record's `updatedAt`). */
+  readonly updatedAt?: number | undefined;
   readonly restored: boolean;
   readonly replica: ReplicaInfo;
   readonly responseMode: ResponseMode;
@@ -38,6 +40,7 @@ export class LiveSession implements SessionContext {
   readonly server: McpServer;
   initialize: SessionRecord['initialize'] | undefined;
   state: SessionState;
+  updatedAt: number;
   /** Last request served here; drives LRU and idle eviction. */
   lastUsed = 0;
   /** Last time the record's TTL was extended (or the record written). */
@@ -59,6 +62,7 @@ export class LiveSession implements SessionContext {
     this.replica = init.replica;
     this.initialize = init.initialize;
     this.state = init.state;
+    this.updatedAt = init.updatedAt ?? init.createdAt;
     this.#persist = init.persist;
     this.#protocolVersion = init.initialize?.params.protocolVersion;
     this.transport = new WebStandardStreamableHTTPServerTransport({
@@ -85,18 +89,20 @@ export class LiveSession implements SessionContext {
 
   async update(change: (state: SessionState) => void): Promise<{ persisted: boolean }> {
     change(this.state);
+    this.updatedAt = Math.max(Date.now(), this.updatedAt + 1);
     return { persisted: await this.#persist(this) };
   }
 
   record(): SessionRecord | undefined {
     if (!this.initialize) return undefined;
-    return { v: 1, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, initialize: this.initialize, state: this.state };
+    return { v: 1, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, updatedAt: this.updatedAt, initialize: this.initialize, state: this.state };
   }
 
   /** Takes the state another replica saved, registering any toolset it enabled there. */
   applyRecord(record: SessionRecord): void {
     const before = this.state.toolsets;
     this.state = record.state;
+    this.updatedAt = record.updatedAt ?? record.createdAt;
     registerNewToolsets(this.server, this, before, record.state.toolsets);
   }
 

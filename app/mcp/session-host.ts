@@ -4,7 +4,7 @@ import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@mode
 import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { emptyState, isMintedSessionId, recordTtlMs, SessionRecordSchema } from '../sessions/record.js';
-import type { SessionStore } from '../sessions/store.js';
+import type { SaveOptions, SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type ResponseMode } from './live-session.js';
@@ -139,7 +139,10 @@ export class SessionHost {
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id);
-    if (session?.stale) await this.#refresh(session);
+    if (session?.stale && !(await this.#refresh(session))) {
+      // Another replica changed it and we cannot read the change: serving our copy would show old state.
+      throw new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' });
+    }
     if (session) {
       this.#live.get(id);
       this.#keepAlive(session);
@@ -204,7 +207,7 @@ export class SessionHost {
     return session;
   }
 
-  #newLive(init: Pick<LiveSession, 'id' | 'createdAt' | 'maxExpiresAt' | 'initialize' | 'state' | 'restored'> & { onInitialized?: (s: LiveSession) => Promise<void> }): LiveSession {
+  #newLive(init: Pick<LiveSession, 'id' | 'createdAt' | 'maxExpiresAt' | 'initialize' | 'state' | 'restored'> & { updatedAt?: number | undefined; onInitialized?: (s: LiveSession) => Promise<void> }): LiveSession {
     const session = new LiveSession({
       ...init,
       replica: this.#o.replica,
@@ -220,7 +223,7 @@ export class SessionHost {
   #keepAlive(session: LiveSession): void {
     const now = this.#now();
     if (session.dirty) {
-      if (now - session.lastSaveAttempt >= 1000) void this.#persist(session);
+      if (now - session.lastSaveAttempt >= 1000) void this.#persist(session, { onlyIfNewer: true });
       return;
     }
     if (now - session.lastTouched < this.#o.touchIntervalMs) return;
@@ -237,13 +240,15 @@ export class SessionHost {
     );
   }
 
-  async #persist(session: LiveSession, options: { onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+  async #persist(session: LiveSession, options: SaveOptions = {}): Promise<boolean> {
     const record = session.record();
     if (!record) return false;
     const now = this.#now();
     session.lastSaveAttempt = now;
     try {
-      await this.#o.store.save(record, recordTtlMs(record.maxExpiresAt, this.#o.idleTtlMs, now), options);
+      const written = await this.#o.store.save(record, recordTtlMs(record.maxExpiresAt, this.#o.idleTtlMs, now), options);
+      // A newer copy was saved elsewhere while ours was held: take that one on the next request.
+      if (!written && options.onlyIfNewer) session.stale = true;
       session.dirty = false;
       session.lastTouched = now;
       return true;
@@ -254,19 +259,20 @@ export class SessionHost {
     }
   }
 
-  async #refresh(session: LiveSession): Promise<void> {
+  /** Reloads a copy another replica changed; false when the store cannot be read (the copy stays stale). */
+  async #refresh(session: LiveSession): Promise<boolean> {
     session.stale = false;
     const result = await this.#o.store.load(session.id);
     if (result.status === 'found') session.applyRecord(result.record);
-    // Unreachable: keep the flag so the next request tries again rather than trusting the old copy.
     else session.stale = true;
+    return result.status !== 'unavailable';
   }
 
   /** Store came back: write every live session, dirty ones over whatever is there, the rest only where missing. */
   async #reseed(): Promise<void> {
     this.#storeDownSince = undefined;
     const sessions = [...this.#live.values()];
-    await Promise.all(sessions.map((s) => this.#persist(s, { onlyIfAbsent: !s.dirty })));
+    await Promise.all(sessions.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
     // Invalidations published while we were cut off never arrived: re-read each session once.
     for (const s of sessions) s.stale = true;
     this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
@@ -310,7 +316,7 @@ export class SessionHost {
     this.#live.stop();
     const sessions = [...this.#live.values()];
     this.#live.clear();
-    await Promise.all(sessions.map((s) => (s.dirty ? this.#persist(s) : undefined)));
+    await Promise.all(sessions.map((s) => (s.dirty ? this.#persist(s, { onlyIfNewer: true }) : undefined)));
     await Promise.all(sessions.map((s) => s.close()));
   }
 }

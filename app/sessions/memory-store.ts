@@ -1,6 +1,6 @@
 // In-process SessionStore: the default without Redis. Records live as long as the process does.
 import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
-import type { InvalidateListener, LoadResult, SessionStore } from './store.js';
+import type { InvalidateListener, LoadResult, SaveOptions, SessionStore } from './store.js';
 
 interface Entry {
   readonly raw: string;
@@ -25,13 +25,20 @@ export class MemorySessionStore implements SessionStore {
     return decoded.ok ? { status: 'found', record: decoded.record } : { status: 'corrupt', reason: decoded.reason };
   }
 
-  async save(record: SessionRecord, ttlMs: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
-    if (options.onlyIfAbsent && this.#live(record.id) && this.#live(record.id) !== 'expired') return;
+  async save(record: SessionRecord, ttlMs: number, options: SaveOptions = {}): Promise<boolean> {
+    const current = this.#live(record.id);
+    const exists = current !== undefined && current !== 'expired';
+    if (options.onlyIfAbsent && exists) return false;
+    if (options.onlyIfNewer && exists) {
+      const stored = decodeRecord(current.raw, record.id);
+      if (stored.ok && (stored.record.updatedAt ?? 0) >= (record.updatedAt ?? 0)) return false;
+    }
     if (ttlMs <= 0) {
       this.#entries.delete(record.id);
-      return;
+      return false;
     }
     this.#entries.set(record.id, { raw: encodeRecord(record), expiresAt: this.#now() + ttlMs });
+    return true;
   }
 
   async touch(id: string, ttlMs: number): Promise<boolean> {

@@ -26,6 +26,8 @@ export const SessionRecordSchema = z.object({
   id: z.string().refine(isMintedSessionId, 'not a minted session id'),
   createdAt: z.number().int().nonnegative(),
   maxExpiresAt: z.number().int().positive(),
+  /** Wall-clock time of the last state change; after an outage the newest copy wins. Absent in older records. */
+  updatedAt: z.number().int().nonnegative().optional(),
   /** The client's initialize request as received (JSON-RPC), replayed on restore. */
   initialize: z.object({
     jsonrpc: z.literal('2.0'),

@@ -3,7 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
 import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
-import type { InvalidateListener, LoadResult, SessionStore } from './store.js';
+import type { InvalidateListener, LoadResult, SaveOptions, SessionStore } from './store.js';
+
+/** SET + PUBLISH unless the stored record's updatedAt is at least ours (ARGV: value, px, updatedAt, message). */
+const SAVE_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and tonumber(stored.updatedAt) and tonumber(stored.updatedAt) >= tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[4])
+return 1`;
 
 export interface RedisStoreOptions {
   readonly target: RedisTarget;
@@ -107,16 +118,17 @@ export class RedisSessionStore implements SessionStore {
     return { status: 'found', record: decoded.record };
   }
 
-  async save(record: SessionRecord, ttlMs: number, options: { onlyIfAbsent?: boolean } = {}): Promise<void> {
+  async save(record: SessionRecord, ttlMs: number, options: SaveOptions = {}): Promise<boolean> {
     const key = this.key(record.id);
     if (ttlMs <= 0) {
       await this.#client.del(key);
-      return;
+      return false;
     }
     const px = Math.ceil(ttlMs);
-    if (options.onlyIfAbsent) {
-      await this.#client.set(key, encodeRecord(record), 'PX', px, 'NX');
-      return;
+    if (options.onlyIfAbsent) return (await this.#client.set(key, encodeRecord(record), 'PX', px, 'NX')) === 'OK';
+    if (options.onlyIfNewer) {
+      const message = `updated ${record.id} ${this.#origin}`;
+      return (await this.#client.eval(SAVE_IF_NEWER, 2, key, this.#channel, encodeRecord(record), px, record.updatedAt ?? 0, message)) === 1;
     }
     const result = await this.#client
       .multi()
@@ -125,6 +137,7 @@ export class RedisSessionStore implements SessionStore {
       .exec();
     const failure = result?.[0]?.[0];
     if (failure) throw failure;
+    return true;
   }
 
   async touch(id: string, ttlMs: number): Promise<boolean> {

@@ -10,6 +10,11 @@ export type LoadMiss =
 
 export type LoadResult = { status: 'found'; record: SessionRecord } | LoadMiss;
 
+export interface SaveOptions {
+  readonly onlyIfAbsent?: boolean;
+  readonly onlyIfNewer?: boolean;
+}
+
 export type InvalidateListener = (id: string, kind: 'updated' | 'deleted') => void;
 
 export interface SessionStore {
@@ -19,9 +24,11 @@ export interface SessionStore {
   /**
    * Writes the whole record with a time to live and tells other replicas their live copy is stale.
    * With `onlyIfAbsent` it writes only where no record exists (re-seeding after a Redis restart) and
-   * tells no one. Throws when the store cannot take it.
+   * tells no one. With `onlyIfNewer` it writes only over a record with an older `updatedAt` (a change
+   * held through an outage must not undo a newer one saved meanwhile). Resolves whether it wrote.
+   * Throws when the store cannot take it.
    */
-  save(record: SessionRecord, ttlMs: number, options?: { onlyIfAbsent?: boolean }): Promise<void>;
+  save(record: SessionRecord, ttlMs: number, options?: SaveOptions): Promise<boolean>;
   /** Extends the time to live; false when the record no longer exists. Throws when the store is down. */
   touch(id: string, ttlMs: number): Promise<boolean>;
   /** Removes a record and tells every replica to drop its live copy. Throws when the store is down. */
