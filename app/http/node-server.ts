@@ -24,8 +24,11 @@ export function createNodeServer(app: App, options: { maxBodyBytes: number; logg
   return server;
 }
 
+/** host[:port] only: no user info, spaces or other characters a URL parser would quietly re-encode. */
+const AUTHORITY = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?$/;
+
 function isValidAuthority(host: string): boolean {
-  if (host.length === 0 || host.length > 255) return false;
+  if (host.length === 0 || host.length > 255 || !AUTHORITY.test(host)) return false;
   try {
     return new URL(`http://${host}/`).host.length > 0;
   } catch {
