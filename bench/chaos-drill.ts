@@ -106,6 +106,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     stop = true;
     await Promise.allSettled(running);
     await proxy.close();
+    if (process.env.CHAOS_DUMP_LOGS) {
+      const { writeFileSync } = await import('node:fs');
+      servers.forEach((s, i) => writeFileSync(`${process.env.CHAOS_DUMP_LOGS}/replica-${i}.log`, s.output));
+    }
     await Promise.all(servers.map((s) => s.kill('SIGKILL')));
     await redis?.close();
   }

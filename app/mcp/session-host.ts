@@ -9,6 +9,9 @@ import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type ResponseMode } from './live-session.js';
 
+/** After the store comes back, how long a stale copy whose record is missing waits for another replica's re-seed. */
+const RESEED_GRACE_MS = 10_000;
+
 export interface SessionHostOptions {
   readonly store: SessionStore;
   readonly logger: Logger;
@@ -49,6 +52,8 @@ export class SessionHost {
   readonly #changedWhileRestoring = new Map<string, 'updated' | 'deleted'>();
   readonly #unsubscribe: Array<() => void>;
   #storeDownSince: number | undefined;
+  #closing = false;
+  #storeBackAt = 0;
   #restores = 0;
   #restoreMisses = 0;
 
@@ -81,6 +86,9 @@ export class SessionHost {
 
   /** Serves one legacy-era request on `/mcp`. Refusals come back as `HttpError`s. */
   async handle(request: Request): Promise<Response> {
+    // Stopping: requests still arrive on kept-alive connections, but this replica no longer hears
+    // invalidations, so anything it served now could be old. Send them elsewhere.
+    if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     if (request.method === 'POST') return this.#post(request);
     if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
@@ -128,6 +136,9 @@ export class SessionHost {
     if (!id) throw new HttpError(400, RPC.serverError, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
     // Ids this server could not have minted never reach the store.
     if (!isMintedSessionId(id)) throw sessionNotFound();
+    // Let invalidations that arrived with this request's I/O turn run first: a client that just wrote
+    // on another replica must not read our older copy here.
+    await new Promise((resolve) => setImmediate(resolve));
     let session = this.#live.get(id, { touch: false });
     const now = this.#now();
     if (session && (session.maxExpiresAt <= now || now - session.lastUsed >= this.#o.idleTtlMs)) {
@@ -263,16 +274,25 @@ export class SessionHost {
   async #refresh(session: LiveSession): Promise<boolean> {
     session.stale = false;
     const result = await this.#o.store.load(session.id);
-    if (result.status === 'found') session.applyRecord(result.record);
-    else session.stale = true;
-    return result.status !== 'unavailable';
+    if (result.status === 'found') {
+      session.applyRecord(result.record);
+      return true;
+    }
+    session.stale = true;
+    if (result.status === 'unavailable') return false;
+    // Gone just after the store came back (it restarted empty): a replica with a newer copy is probably
+    // re-seeding it right now, so wait for that rather than serve (and later seed) our older copy.
+    return !(result.status === 'absent' && this.#now() - this.#storeBackAt < RESEED_GRACE_MS);
   }
 
   /** Store came back: write every live session, dirty ones over whatever is there, the rest only where missing. */
   async #reseed(): Promise<void> {
     this.#storeDownSince = undefined;
+    this.#storeBackAt = this.#now();
     const sessions = [...this.#live.values()];
-    await Promise.all(sessions.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
+    // A stale copy is known to be older than what another replica saved: seeding it would undo that change.
+    const seeds = sessions.filter((s) => s.dirty || !s.stale);
+    await Promise.all(seeds.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
     // Invalidations published while we were cut off never arrived: re-read each session once.
     for (const s of sessions) s.stale = true;
     this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
@@ -312,6 +332,7 @@ export class SessionHost {
 
   /** Ends every live session in this process (streams close so clients reconnect elsewhere); records stay. */
   async close(): Promise<void> {
+    this.#closing = true;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#live.stop();
     const sessions = [...this.#live.values()];

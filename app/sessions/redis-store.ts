@@ -1,6 +1,6 @@
 // Redis SessionStore: one key per session, sliding PX expiry, pub/sub to drop deleted sessions on every replica.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
 import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
 import type { InvalidateListener, LoadResult, SaveOptions, SessionStore } from './store.js';
@@ -15,6 +15,14 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', KEYS[2], ARGV[4])
 return 1`;
+
+/** DEL, then PUBLISH only when a key was removed (ARGV: message). */
+const DELETE_AND_ANNOUNCE = `
+if redis.call('DEL', KEYS[1]) == 1 then
+  redis.call('PUBLISH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0`;
 
 export interface RedisStoreOptions {
   readonly target: RedisTarget;
@@ -37,6 +45,12 @@ export class RedisSessionStore implements SessionStore {
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own messages so it does not invalidate the copy it just saved. */
   readonly #origin = randomUUID();
+  /** Settles once the invalidation channel is subscribed (or that failed). */
+  readonly #subscribed: Promise<void>;
+  readonly #commandTimeoutMs: number;
+  #isSubscribed = false;
+  #subscriberDown = false;
+  #reconnectPending = false;
   #wasReady = false;
   #down = false;
   #closing = false;
@@ -45,6 +59,7 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = options.keyPrefix;
     this.#channel = `${options.keyPrefix}events`;
     this.#onStatus = options.onStatus ?? (() => {});
+    this.#commandTimeoutMs = options.commandTimeoutMs;
     const common = {
       ...toIoredisOptions(options.target),
       connectTimeout: Math.max(options.commandTimeoutMs, 1000),
@@ -67,7 +82,7 @@ export class RedisSessionStore implements SessionStore {
       const recovered = this.#down;
       this.#wasReady = true;
       this.#down = false;
-      if (recovered) for (const listener of this.#reconnectListeners) listener();
+      if (recovered) this.#announceWhenBothBack();
     });
     this.#client.on('error', (error: Error) => this.#markDown(`redis error at ${where}: ${error.message}`));
     this.#client.on('end', () => this.#markDown(`redis connection to ${where} ended`));
@@ -81,7 +96,33 @@ export class RedisSessionStore implements SessionStore {
       if (kind === 'updated' && origin === this.#origin) return;
       for (const listener of this.#invalidateListeners) listener(id, kind);
     });
-    this.#subscriber.subscribe(this.#channel).catch(() => {});
+    this.#subscribed = this.#subscriber.subscribe(this.#channel).then(
+      () => {
+        this.#isSubscribed = true;
+      },
+      () => undefined,
+    );
+    // Messages published while the subscriber was away are lost: after a re-subscribe, every copy is suspect.
+    this.#subscriber.on('ready', () => {
+      if (this.#subscriberDown) this.#announceWhenBothBack();
+      this.#subscriberDown = false;
+      this.#maybeAnnounce();
+    });
+    this.#subscriber.on('close', () => {
+      if (this.#isSubscribed) this.#subscriberDown = true;
+    });
+  }
+
+  /** Reconnect listeners run once both connections are back (commands work and invalidations arrive). */
+  #announceWhenBothBack(): void {
+    this.#reconnectPending = true;
+    this.#maybeAnnounce();
+  }
+
+  #maybeAnnounce(): void {
+    if (!this.#reconnectPending || this.#down || this.#subscriberDown || this.#closing) return;
+    this.#reconnectPending = false;
+    for (const listener of this.#reconnectListeners) listener();
   }
 
   /** Waits up to `ms` for the first connection; false if Redis did not answer in time. */
@@ -104,10 +145,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async load(id: string): Promise<LoadResult> {
+    // A copy loaded before we listen for invalidations could go stale unnoticed (a fresh replica under load).
+    if (!this.#isSubscribed) await Promise.race([this.#subscribed, new Promise((resolve) => setTimeout(resolve, this.#commandTimeoutMs).unref())]);
     let raw: string | null;
     try {
       raw = await this.#client.get(this.key(id));
     } catch (error) {
+      // Redis answered with an error about this key (WRONGTYPE: something else lives there): a bad record, not an outage.
+      if (error instanceof ReplyError) return { status: 'corrupt', reason: (error as Error).message };
       return { status: 'unavailable', reason: (error as Error).message };
     }
     if (raw === null) return { status: 'absent' };
@@ -149,9 +194,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.#client.multi().del(this.key(id)).publish(this.#channel, `deleted ${id} ${this.#origin}`).exec();
-    const deleted = result?.[0]?.[1];
-    return deleted === 1;
+    // Announce only a delete that removed something: a DELETE for an unknown id must not fan out to every replica.
+    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 2, this.key(id), this.#channel, `deleted ${id} ${this.#origin}`)) === 1;
   }
 
   onInvalidate(listener: InvalidateListener): () => void {
