@@ -54,6 +54,8 @@ export class SessionHost {
   #storeDownSince: number | undefined;
   #closing = false;
   #storeBackAt = 0;
+  readonly #staleMarks = new WeakMap<LiveSession, number>();
+  readonly #refreshing = new WeakMap<LiveSession, Promise<boolean>>();
   #restores = 0;
   #restoreMisses = 0;
 
@@ -210,7 +212,7 @@ export class SessionHost {
       await session.close();
       return undefined;
     }
-    if (change === 'updated') session.stale = true;
+    if (change === 'updated') this.#markStale(session);
     this.#live.set(id, session);
     this.#restores++;
     this.#keepAlive(session);
@@ -259,7 +261,7 @@ export class SessionHost {
     try {
       const written = await this.#o.store.save(record, recordTtlMs(record.maxExpiresAt, this.#o.idleTtlMs, now), options);
       // A newer copy was saved elsewhere while ours was held: take that one on the next request.
-      if (!written && options.onlyIfNewer) session.stale = true;
+      if (!written && options.onlyIfNewer) this.#markStale(session);
       session.dirty = false;
       session.lastTouched = now;
       return true;
@@ -270,12 +272,32 @@ export class SessionHost {
     }
   }
 
-  /** Reloads a copy another replica changed; false when the store cannot be read (the copy stays stale). */
-  async #refresh(session: LiveSession): Promise<boolean> {
-    session.stale = false;
+  #markStale(session: LiveSession): void {
+    session.stale = true;
+    this.#staleMarks.set(session, (this.#staleMarks.get(session) ?? 0) + 1);
+  }
+
+  /**
+   * Reloads a copy another replica changed; false when the store cannot be read (the copy stays stale).
+   * One reload per session at a time, and the copy stays marked until it is done, so a request arriving
+   * meanwhile (a client's GET and POST together) waits for it instead of reading the old copy.
+   */
+  #refresh(session: LiveSession): Promise<boolean> {
+    let pending = this.#refreshing.get(session);
+    if (!pending) {
+      pending = this.#reload(session).finally(() => this.#refreshing.delete(session));
+      this.#refreshing.set(session, pending);
+    }
+    return pending;
+  }
+
+  async #reload(session: LiveSession): Promise<boolean> {
+    const mark = this.#staleMarks.get(session);
     const result = await this.#o.store.load(session.id);
     if (result.status === 'found') {
       session.applyRecord(result.record);
+      // Stays stale if another change was announced while we were loading.
+      session.stale = this.#staleMarks.get(session) !== mark;
       return true;
     }
     session.stale = true;
@@ -294,7 +316,7 @@ export class SessionHost {
     const seeds = sessions.filter((s) => s.dirty || !s.stale);
     await Promise.all(seeds.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
     // Invalidations published while we were cut off never arrived: re-read each session once.
-    for (const s of sessions) s.stale = true;
+    for (const s of sessions) this.#markStale(s);
     this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
   }
 
@@ -303,7 +325,7 @@ export class SessionHost {
     const session = this.#live.get(id, { touch: false });
     if (!session) return;
     if (kind === 'updated') {
-      session.stale = true;
+      this.#markStale(session);
       return;
     }
     this.#live.delete(id);

@@ -63,8 +63,9 @@ export class RedisSessionStore implements SessionStore {
     const common = {
       ...toIoredisOptions(options.target),
       connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-      // Reconnect forever with a short cap: Redis coming back must be noticed within seconds.
-      retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+      // Reconnect forever with a short cap: until a replica notices Redis is back it serves its own copies,
+      // which other replicas may already have changed (the chaos drill measures this window).
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
       lazyConnect: false,
     };
     this.#client = new Redis({
