@@ -79,6 +79,9 @@ export class SessionHost {
     this.#unsubscribe = [
       this.#o.store.onInvalidate((id, kind) => this.#invalidate(id, kind)),
       this.#o.store.onReconnect(() => void this.#reseed()),
+      this.#o.store.onMissedInvalidations(() => {
+        for (const s of this.#live.values()) this.#markStale(s);
+      }),
     ];
   }
 
@@ -314,9 +317,9 @@ export class SessionHost {
     const sessions = [...this.#live.values()];
     // A stale copy is known to be older than what another replica saved: seeding it would undo that change.
     const seeds = sessions.filter((s) => s.dirty || !s.stale);
-    await Promise.all(seeds.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
-    // Invalidations published while we were cut off never arrived: re-read each session once.
+    // Other replicas may already be saving again: from now on every copy is re-read before it is served.
     for (const s of sessions) this.#markStale(s);
+    await Promise.all(seeds.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
     this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
   }
 

@@ -60,6 +60,10 @@ export class MemorySessionStore implements SessionStore {
     return () => this.#invalidateListeners.delete(listener);
   }
 
+  onMissedInvalidations(): () => void {
+    return () => {};
+  }
+
   onReconnect(): () => void {
     return () => {};
   }

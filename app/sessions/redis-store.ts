@@ -50,7 +50,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #commandTimeoutMs: number;
   #isSubscribed = false;
   #subscriberDown = false;
-  #reconnectPending = false;
+  readonly #missedListeners = new Set<() => void>();
   #wasReady = false;
   #down = false;
   #closing = false;
@@ -83,7 +83,7 @@ export class RedisSessionStore implements SessionStore {
       const recovered = this.#down;
       this.#wasReady = true;
       this.#down = false;
-      if (recovered) this.#announceWhenBothBack();
+      if (recovered) for (const listener of this.#reconnectListeners) listener();
     });
     this.#client.on('error', (error: Error) => this.#markDown(`redis error at ${where}: ${error.message}`));
     this.#client.on('end', () => this.#markDown(`redis connection to ${where} ended`));
@@ -105,30 +105,27 @@ export class RedisSessionStore implements SessionStore {
     );
     // Messages published while the subscriber was away are lost: after a re-subscribe, every copy is suspect.
     this.#subscriber.on('ready', () => {
-      if (this.#subscriberDown) this.#announceWhenBothBack();
+      if (this.#subscriberDown && !this.#closing) for (const listener of this.#missedListeners) listener();
       this.#subscriberDown = false;
-      this.#maybeAnnounce();
     });
     this.#subscriber.on('close', () => {
       if (this.#isSubscribed) this.#subscriberDown = true;
     });
   }
 
-  /** Reconnect listeners run once both connections are back (commands work and invalidations arrive). */
-  #announceWhenBothBack(): void {
-    this.#reconnectPending = true;
-    this.#maybeAnnounce();
-  }
-
-  #maybeAnnounce(): void {
-    if (!this.#reconnectPending || this.#down || this.#subscriberDown || this.#closing) return;
-    this.#reconnectPending = false;
-    for (const listener of this.#reconnectListeners) listener();
-  }
-
-  /** Waits up to `ms` for the first connection; false if Redis did not answer in time. */
+  /**
+   * Waits up to `ms` for the first connection and the invalidation subscription (a replica that serves
+   * before it listens could miss a change); false if Redis did not answer in time.
+   */
   async waitUntilReady(ms: number): Promise<boolean> {
-    if (this.#client.status === 'ready') return true;
+    const deadline = Date.now() + ms;
+    const ready = await this.#clientReady(ms);
+    if (ready && !this.#isSubscribed) await Promise.race([this.#subscribed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+    return ready;
+  }
+
+  #clientReady(ms: number): Promise<boolean> {
+    if (this.#client.status === 'ready') return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => finish(false), ms);
       const onReady = () => finish(true);
@@ -202,6 +199,11 @@ export class RedisSessionStore implements SessionStore {
   onInvalidate(listener: InvalidateListener): () => void {
     this.#invalidateListeners.add(listener);
     return () => this.#invalidateListeners.delete(listener);
+  }
+
+  onMissedInvalidations(listener: () => void): () => void {
+    this.#missedListeners.add(listener);
+    return () => this.#missedListeners.delete(listener);
   }
 
   onReconnect(listener: () => void): () => void {

@@ -38,6 +38,11 @@ export interface SessionStore {
    * including here (`deleted`). Returns an unsubscribe function.
    */
   onInvalidate(listener: InvalidateListener): () => void;
+  /**
+   * Registers a listener for invalidations that may have been missed (the channel was cut and is back):
+   * every live copy should be re-read. Returns an unsubscribe function.
+   */
+  onMissedInvalidations(listener: () => void): () => void;
   /** Registers a listener for the store coming back after an outage. */
   onReconnect(listener: () => void): () => void;
   /** Whether the store answers right now (bounded wait). */

@@ -78,6 +78,8 @@ describe('bad records and foreign ids', () => {
     const client = await connectLegacy(a.url);
     await inspect.set(key(client.sessionId), '{"v":1,"id":', 'PX', 60_000);
     expect(await listStatus(b.url, client.sessionId)).toBe(404);
+    // pino writes asynchronously: the log line can reach us just after the response.
+    await until(async () => /"reason":"corrupt".*"detail":"not JSON"/.test(b.output), 2000);
     expect(b.output).toMatch(/"reason":"corrupt".*"detail":"not JSON"/);
     await client.close();
   });

@@ -10,16 +10,22 @@ export interface ServerProcessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Fixed port (to restart "the same" server); default a free one. */
   readonly port?: number;
+  /** Script to run instead of app/main.ts (the benchmark's reference server); it must log the same "listening" line. */
+  readonly entry?: string;
 }
 
 export class ServerProcess {
   readonly logs: string[] = [];
   #child: ChildProcess | undefined;
 
-  private constructor(readonly port: number, readonly env: Readonly<Record<string, string>>) {}
+  private constructor(
+    readonly port: number,
+    readonly env: Readonly<Record<string, string>>,
+    readonly entry = 'app/main.ts',
+  ) {}
 
   static async start(options: ServerProcessOptions = {}): Promise<ServerProcess> {
-    const server = new ServerProcess(options.port ?? (await freePort()), options.env ?? {});
+    const server = new ServerProcess(options.port ?? (await freePort()), options.env ?? {}, options.entry);
     await server.restart();
     return server;
   }
@@ -44,7 +50,7 @@ export class ServerProcess {
   /** Starts the process (again) and waits for its "listening" line. */
   async restart(): Promise<void> {
     if (this.#child) throw new Error('server is already running');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', this.entry], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'debug', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
