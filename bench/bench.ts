@@ -1,0 +1,163 @@
+// `npm run bench`: what continuity costs — memory vs Redis vs a naive load-and-save-per-request server, one run.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
+import { TestRedis } from '../test/support/redis.js';
+import { ServerProcess } from '../test/support/server-process.js';
+import { printTable, type Figures } from './report.js';
+import { callTool, closedLoop, openSession, percentiles, pool } from './workload.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { values: flags } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: process.env.BENCH_SESSIONS ?? '50' },
+    seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '10' },
+    storm: { type: 'string', default: process.env.BENCH_STORM ?? '1000' },
+    sample: { type: 'string', default: process.env.BENCH_RESTORE_SAMPLE ?? '200' },
+    out: { type: 'string', default: process.env.BENCH_OUT ?? 'bench/results/latest.json' },
+    'skip-synth': { type: 'boolean', default: false },
+  },
+});
+const K = Number(flags.sessions);
+const MS = Number(flags.seconds) * 1000;
+const STORM = Number(flags.storm);
+const SAMPLE = Number(flags.sample);
+
+type Mode = 'memory' | 'redis' | 'naive';
+const log = (line: string) => console.log(`bench: ${line}`);
+
+function serverEnv(mode: Mode, redis: TestRedis): Record<string, string> {
+  return {
+    MCP_RESPONSE_MODE: 'json',
+    LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
+    SESSION_KEY_PREFIX: `bench-${mode}:`,
+    ...(mode === 'memory' ? {} : { REDIS_URL: redis.url }),
+  };
+}
+
+const start = (mode: Mode, redis: TestRedis) =>
+  ServerProcess.start({ env: serverEnv(mode, redis), ...(mode === 'naive' ? { entry: 'bench/naive-server.ts' } : {}) });
+
+/** Total calls per command from INFO commandstats, without the INFO calls themselves. */
+async function commandCalls(client: Redis): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (match[1] !== 'info') total += Number(match[2]);
+  return total;
+}
+
+async function warm(mode: Mode, redis: TestRedis, probe: Redis): Promise<Figures['warm'][Mode]> {
+  const server = await start(mode, redis);
+  try {
+    const ids = await pool(Array.from({ length: K }), 10, () => openSession(server.url));
+    await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
+    await closedLoop(server.url, ids, Math.min(2000, MS / 4)); // warm-up: JIT, connections
+    const before = await commandCalls(probe);
+    const load = await closedLoop(server.url, ids, MS);
+    const commands = (await commandCalls(probe)) - before;
+    log(`${mode}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands`);
+    return { ...load, redisCommandsPerRequest: mode === 'memory' ? 0 : commands / load.requests };
+  } finally {
+    await server.kill('SIGKILL');
+  }
+}
+
+async function restore(redis: TestRedis, probe: Redis): Promise<Figures['restore']> {
+  const origin = await start('redis', redis);
+  const ids = await pool(Array.from({ length: Math.max(STORM, SAMPLE) }), 20, () => openSession(origin.url));
+  await pool(ids, 20, (id) => callTool(origin.url, id, 'remember', { key: 'k', value: 'v' }));
+  await origin.kill('SIGKILL');
+
+  const fresh = await start('redis', redis);
+  const sample = ids.slice(0, SAMPLE);
+  const first: number[] = [];
+  const second: number[] = [];
+  for (const id of sample) first.push(await callTool(fresh.url, id, 'recall', { key: 'k' }));
+  for (const id of sample) second.push(await callTool(fresh.url, id, 'recall', { key: 'k' }));
+  await fresh.kill('SIGKILL');
+
+  const storming = await start('redis', redis);
+  const started = performance.now();
+  const results = await Promise.allSettled(ids.slice(0, STORM).map((id) => callTool(storming.url, id, 'recall', { key: 'k' })));
+  const stormMs = performance.now() - started;
+  await storming.kill('SIGKILL');
+
+  const sizes = await Promise.all(ids.slice(0, 200).map(async (id) => Number(await probe.call('MEMORY', 'USAGE', `bench-redis:session:${id}`, 'SAMPLES', '0'))));
+  const rawBytes = await Promise.all(ids.slice(0, 200).map(async (id) => (await probe.strlen(`bench-redis:session:${id}`)) as number));
+  return {
+    restore: percentiles(first),
+    warmOnSameReplica: percentiles(second),
+    storm: { sessions: STORM, ms: stormMs, served: results.filter((r) => r.status === 'fulfilled').length },
+    recordBytes: { memoryUsageMean: mean(sizes), memoryUsageMax: Math.max(...sizes), jsonMean: mean(rawBytes) },
+  };
+}
+
+const mean = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) / values.length);
+
+async function startup(mode: Mode, redis: TestRedis): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const server = await start(mode, redis);
+    times.push(performance.now() - started);
+    await server.kill('SIGKILL');
+  }
+  return percentiles(times).p50;
+}
+
+function heap(redis: TestRedis | undefined): { bytesPerSession: number; sessions: number } {
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/heap-probe.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...(redis ? { REDIS_URL: redis.url } : {}) },
+    encoding: 'utf8',
+  });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0) throw new Error(`heap probe failed: ${run.stderr}`);
+  return JSON.parse(line) as { bytesPerSession: number; sessions: number };
+}
+
+function synth(): number | undefined {
+  if (flags['skip-synth']) return undefined;
+  const started = performance.now();
+  const run = spawnSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (run.status !== 0) {
+    log(`npm run synth failed: ${run.stderr.slice(0, 300)}`);
+    return undefined;
+  }
+  return performance.now() - started;
+}
+
+async function main(): Promise<void> {
+  const redis = await TestRedis.start();
+  const probe = redis.client();
+  try {
+    log(`${K} sessions, ${MS / 1000} s per mode, loopback, MCP_RESPONSE_MODE=json, raw fetch JSON-RPC clients`);
+    const warmFigures = {} as Figures['warm'];
+    for (const mode of ['memory', 'redis', 'naive'] as const) warmFigures[mode] = await warm(mode, redis, probe);
+    log('restore latency and storm');
+    const restoreFigures = await restore(redis, probe);
+    log('start-up, heap, synth');
+    const figures: Figures = {
+      when: new Date().toISOString(),
+      machine: { node: process.version, cpus: (await import('node:os')).cpus().length, platform: process.platform },
+      settings: { sessions: K, seconds: MS / 1000, storm: STORM, restoreSample: SAMPLE, client: 'raw fetch JSON-RPC (keep-alive), one process' },
+      warm: warmFigures,
+      restore: restoreFigures,
+      startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis) },
+      heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
+      synthMs: synth(),
+    };
+    printTable(figures);
+    mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
+    log(`wrote ${flags.out}`);
+  } finally {
+    probe.disconnect();
+    await redis.close();
+  }
+}
+
+await main();
+process.exit(0);

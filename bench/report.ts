@@ -1,0 +1,51 @@
+// The benchmark's figures (as written to bench/results/*.json) and the table printed from them.
+import type { LoadResult } from './workload.js';
+
+type Mode = 'memory' | 'redis' | 'naive';
+type Percentiles = { p50: number; p99: number };
+
+export interface Figures {
+  readonly when: string;
+  readonly machine: { node: string; cpus: number; platform: string };
+  readonly settings: { sessions: number; seconds: number; storm: number; restoreSample: number; client: string };
+  readonly warm: Record<Mode, LoadResult & { redisCommandsPerRequest: number }>;
+  readonly restore: {
+    /** First request on a replica that never saw the session (Redis mode). */
+    restore: Percentiles;
+    /** The next request for the same sessions on that replica. */
+    warmOnSameReplica: Percentiles;
+    storm: { sessions: number; ms: number; served: number };
+    recordBytes: { memoryUsageMean: number; memoryUsageMax: number; jsonMean: number };
+  };
+  readonly startupMs: { memory: number; redis: number };
+  readonly heapPerLiveSession: { memory: number; redis: number };
+  readonly synthMs: number | undefined;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+
+export function printTable(f: Figures): void {
+  const { memory, redis, naive } = f.warm;
+  const r = f.restore;
+  const rows: Array<[string, string, string, string, string]> = [
+    ['figure', 'memory', 'redis', 'naive (GET+SET)', 'redis vs memory / target'],
+    ['warm tools/call, req/s', f1(memory.perSecond), f1(redis.perSecond), f1(naive.perSecond), `${ratio(redis.perSecond, memory.perSecond)} (naive ${ratio(naive.perSecond, memory.perSecond)}); >= 0.97x ${verdict(redis.perSecond >= 0.97 * memory.perSecond)}`],
+    ['warm p50, ms', f2(memory.p50), f2(redis.p50), f2(naive.p50), `${ratio(redis.p50, memory.p50)} (naive ${ratio(naive.p50, memory.p50)})`],
+    ['warm p99, ms', f2(memory.p99), f2(redis.p99), f2(naive.p99), `${ratio(redis.p99, memory.p99)} (naive ${ratio(naive.p99, memory.p99)})`],
+    ['Redis commands per warm request', '0', redis.redisCommandsPerRequest.toFixed(4), naive.redisCommandsPerRequest.toFixed(2), `<= 0.01 ${verdict(redis.redisCommandsPerRequest <= 0.01)}`],
+    ['restore p50 / p99, ms (fresh replica)', 'n/a (lost)', `${f2(r.restore.p50)} / ${f2(r.restore.p99)}`, `${f2(naive.p50)} / ${f2(naive.p99)} (every request)`, `p99 over warm: +${f2(r.restore.p99 - r.warmOnSameReplica.p99)} ms; <= 5 ms ${verdict(r.restore.p99 - r.warmOnSameReplica.p99 <= 5)}`],
+    ['warm p50 / p99 on that replica, ms', '', `${f2(r.warmOnSameReplica.p50)} / ${f2(r.warmOnSameReplica.p99)}`, '', 'sequential, one request at a time'],
+    [`restore storm, ${r.storm.sessions} sessions`, 'n/a', `${Math.round(r.storm.ms)} ms, ${r.storm.served} served`, '', `<= 2000 ms ${verdict(r.storm.ms <= 2000 && r.storm.served === r.storm.sessions)}`],
+    ['Redis bytes per record (MEMORY USAGE)', '', `${r.recordBytes.memoryUsageMean} mean, ${r.recordBytes.memoryUsageMax} max`, '', `JSON ${r.recordBytes.jsonMean} B; <= 2048 ${verdict(r.recordBytes.memoryUsageMax <= 2048)}`],
+    ['heap per live session, bytes', String(f.heapPerLiveSession.memory), String(f.heapPerLiveSession.redis), 'none kept', ratio(f.heapPerLiveSession.redis, f.heapPerLiveSession.memory)],
+    ['start-up (spawn to listening), ms', f1(f.startupMs.memory), f1(f.startupMs.redis), '', ratio(f.startupMs.redis, f.startupMs.memory)],
+    ['npm run synth, ms', '', '', '', f.synthMs === undefined ? 'skipped' : f1(f.synthMs)],
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];
+  console.log('');
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  console.log('');
+}
