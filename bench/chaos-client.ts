@@ -9,6 +9,8 @@ export interface ClientTally {
   failed: number;
   /** Failed calls by cause: HTTP status (502, 503), 'timeout', 'reset', or 'other'. */
   failures: Record<string, number>;
+  /** Failed calls by drill phase. */
+  failuresByPhase: Record<string, number>;
   /** Writes the server took but said it could not save yet (the store was down): held on one replica. */
   held: number;
   lost: LossReason | undefined;
@@ -49,7 +51,7 @@ class Lost extends Error {
 }
 
 export class ChaosClient {
-  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, held: 0, lost: undefined, lostDetail: undefined };
+  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, held: 0, lost: undefined, lostDetail: undefined };
   sessionId: string | undefined;
   #client: LegacyClient | undefined;
   #counter = 0;
@@ -114,6 +116,8 @@ export class ChaosClient {
       if (this.#toolsetEnabled && /tool.*not found|unknown tool/i.test((error as Error).message)) throw new Lost('wrong state', `${name}: toolset gone`);
       this.tally.failed++;
       this.tally.failures[why] = (this.tally.failures[why] ?? 0) + 1;
+      const phase = this.options.phase().replace(/ \d+$/, '');
+      this.tally.failuresByPhase[phase] = (this.tally.failuresByPhase[phase] ?? 0) + 1;
       return { ok: false };
     }
   }

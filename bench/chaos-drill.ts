@@ -32,6 +32,7 @@ export interface DrillResult {
   readonly calls: number;
   readonly failed: number;
   readonly failures: Record<string, number>;
+  readonly failuresByPhase: Record<string, number>;
   /** Writes taken while Redis was down and held on one replica until it was back. */
   readonly held: number;
   readonly proxy502: number;
@@ -115,9 +116,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   }
   const tallies = clients.map((c) => c.tally);
   const failures: Record<string, number> = {};
+  const failuresByPhase: Record<string, number> = {};
   const lostBy: Partial<Record<LossReason, number>> = {};
   for (const t of tallies) {
     for (const [why, n] of Object.entries(t.failures)) failures[why] = (failures[why] ?? 0) + n;
+    for (const [phase, n] of Object.entries(t.failuresByPhase)) failuresByPhase[phase] = (failuresByPhase[phase] ?? 0) + n;
     if (t.lost) lostBy[t.lost] = (lostBy[t.lost] ?? 0) + 1;
   }
   return {
@@ -129,6 +132,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     calls: tallies.reduce((n, t) => n + t.calls, 0),
     failed: tallies.reduce((n, t) => n + t.failed, 0),
     failures,
+    failuresByPhase,
     held: tallies.reduce((n, t) => n + t.held, 0),
     proxy502: proxy.stats.badGateway,
     restarts,

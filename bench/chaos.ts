@@ -51,6 +51,8 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
+const COLUMN = 64;
+
 export function summaryTable(results: readonly DrillResult[]): string {
   const rows: Array<[string, (r: DrillResult) => string]> = [
     ['sessions lost', (r) => `${r.lost}/${r.sessions}`],
@@ -59,6 +61,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['  never connected', (r) => String(r.lostBy['never connected'] ?? 0)],
     ['tool calls', (r) => String(r.calls)],
     ['calls failed (retried)', (r) => `${r.failed} (${Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'})`],
+    ['  by phase', (r) => Object.entries(r.failuresByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['writes held on one replica', (r) => String(r.held)],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['rolling restarts', (r) => String(r.restarts)],
@@ -67,8 +70,8 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['duration', (r) => `${r.seconds} s`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-  const header = ''.padEnd(width) + results.map((r) => `${r.mode} mode`.padEnd(36)).join('');
-  return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => cell(r).padEnd(36)).join(''))].join('\n');
+  const header = ''.padEnd(width) + results.map((r) => `${r.mode} mode`.padEnd(COLUMN)).join('');
+  return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => cell(r).padEnd(COLUMN)).join(''))].join('\n');
 }
 
 export function finalLine(results: readonly DrillResult[]): string {

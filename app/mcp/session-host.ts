@@ -12,6 +12,9 @@ import { LiveSession, type ResponseMode } from './live-session.js';
 /** After the store comes back, how long a stale copy whose record is missing waits for another replica's re-seed. */
 const RESEED_GRACE_MS = 10_000;
 
+/** After a reconnect, changes are held this long: more than the store's reconnect interval, so every replica is back. */
+const RECONNECT_QUIET_MS = 1500;
+
 export interface SessionHostOptions {
   readonly store: SessionStore;
   readonly logger: Logger;
@@ -261,6 +264,12 @@ export class SessionHost {
     if (!record) return false;
     const now = this.#now();
     session.lastSaveAttempt = now;
+    if (!options.onlyIfAbsent && !options.onlyIfNewer && now - this.#storeBackAt < RECONNECT_QUIET_MS) {
+      // Just reconnected: a replica that has not noticed Redis is back still serves its own copy, so a
+      // change confirmed as saved now could be read back older there. Hold it (saved in a moment).
+      session.dirty = true;
+      return false;
+    }
     try {
       const written = await this.#o.store.save(record, recordTtlMs(record.maxExpiresAt, this.#o.idleTtlMs, now), options);
       // A newer copy was saved elsewhere while ours was held: take that one on the next request.
