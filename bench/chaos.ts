@@ -1,11 +1,14 @@
 // `npm run chaos`: the rollout and failure drill in Redis mode and in memory mode; exits 1 if Redis mode lost anything.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js';
 
 const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
                         [--outage 20s] [--think 50ms] [--call-timeout 5s] [--mode both|redis|memory]
+                        [--out bench/results/chaos-latest.json]
 Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
-CHAOS_OUTAGE, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_MODE.`;
+CHAOS_OUTAGE, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_MODE, CHAOS_OUT.`;
 
 function ms(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw.trim());
@@ -13,7 +16,7 @@ function ms(raw: string): number {
   return Math.round(Number(match[1]) * (match[2] === 'ms' ? 1 : 1000));
 }
 
-export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): { modes: Array<'redis' | 'memory'>; drill: Omit<DrillOptions, 'mode'> } {
+export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): { modes: Array<'redis' | 'memory'>; out: string; drill: Omit<DrillOptions, 'mode'> } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -26,6 +29,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       think: { type: 'string' },
       'call-timeout': { type: 'string' },
       mode: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -38,6 +42,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (!['both', 'redis', 'memory'].includes(mode)) throw new Error(`--mode must be both, redis or memory, got ${mode}`);
   return {
     modes: mode === 'both' ? ['redis', 'memory'] : [mode as 'redis' | 'memory'],
+    out: pick('out', 'OUT', 'bench/results/chaos-latest.json'),
     drill: {
       replicas: Number(pick('replicas', 'REPLICAS', '3')),
       clients: Number(pick('clients', 'CLIENTS', '50')),
@@ -84,7 +89,7 @@ export function finalLine(results: readonly DrillResult[]): string {
 }
 
 async function main(): Promise<void> {
-  const { modes, drill } = parseChaosArgs(process.argv.slice(2));
+  const { modes, out, drill } = parseChaosArgs(process.argv.slice(2));
   const results: DrillResult[] = [];
   for (const mode of modes) {
     console.log(`chaos: ${mode} mode, ${drill.replicas} replicas, ${drill.clients} clients`);
@@ -93,6 +98,8 @@ async function main(): Promise<void> {
   console.log(`\n${summaryTable(results)}\n`);
   for (const r of results.filter((x) => x.mode === 'redis')) for (const detail of r.lostDetails) console.log(`  lost: ${detail}`);
   console.log(finalLine(results));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ when: new Date().toISOString(), settings: drill, results, final: finalLine(results) }, null, 2)}\n`);
   const redis = results.find((r) => r.mode === 'redis');
   process.exit(redis && redis.lost > 0 ? 1 : 0);
 }

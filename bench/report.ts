@@ -7,8 +7,9 @@ type Percentiles = { p50: number; p99: number };
 export interface Figures {
   readonly when: string;
   readonly machine: { node: string; cpus: number; platform: string };
-  readonly settings: { sessions: number; seconds: number; storm: number; restoreSample: number; client: string };
-  readonly warm: Record<Mode, LoadResult & { redisCommandsPerRequest: number }>;
+  readonly settings: { sessions: number; seconds: number; rounds: number; storm: number; restoreSample: number; client: string };
+  /** The median round per mode; `serverCpu` is the server process's CPU use (1 = one core busy). */
+  readonly warm: Record<Mode, LoadResult & { redisCommandsPerRequest: number; serverCpu: number }>;
   readonly restore: {
     /** First request on a replica that never saw the session (Redis mode). */
     restore: Percentiles;
@@ -25,6 +26,7 @@ export interface Figures {
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+const pct = (n: number) => `${Math.round(n * 100)}%`;
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 export function printTable(f: Figures): void {
@@ -35,6 +37,7 @@ export function printTable(f: Figures): void {
     ['warm tools/call, req/s', f1(memory.perSecond), f1(redis.perSecond), f1(naive.perSecond), `${ratio(redis.perSecond, memory.perSecond)} (naive ${ratio(naive.perSecond, memory.perSecond)}); >= 0.97x ${verdict(redis.perSecond >= 0.97 * memory.perSecond)}`],
     ['warm p50, ms', f2(memory.p50), f2(redis.p50), f2(naive.p50), `${ratio(redis.p50, memory.p50)} (naive ${ratio(naive.p50, memory.p50)})`],
     ['warm p99, ms', f2(memory.p99), f2(redis.p99), f2(naive.p99), `${ratio(redis.p99, memory.p99)} (naive ${ratio(naive.p99, memory.p99)})`],
+    ['server CPU during warm load', pct(memory.serverCpu), pct(redis.serverCpu), pct(naive.serverCpu), '~100% = the server process is the bottleneck'],
     ['Redis commands per warm request', '0', redis.redisCommandsPerRequest.toFixed(4), naive.redisCommandsPerRequest.toFixed(2), `<= 0.01 ${verdict(redis.redisCommandsPerRequest <= 0.01)}`],
     ['restore p50 / p99, ms (fresh replica)', 'n/a (lost)', `${f2(r.restore.p50)} / ${f2(r.restore.p99)}`, `${f2(naive.p50)} / ${f2(naive.p99)} (every request)`, `p99 over warm: +${f2(r.restore.p99 - r.warmOnSameReplica.p99)} ms; <= 5 ms ${verdict(r.restore.p99 - r.warmOnSameReplica.p99 <= 5)}`],
     ['warm p50 / p99 on that replica, ms', '', `${f2(r.warmOnSameReplica.p50)} / ${f2(r.warmOnSameReplica.p99)}`, '', 'sequential, one request at a time'],
