@@ -75,8 +75,8 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['duration', (r) => `${r.seconds} s`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-  const header = ''.padEnd(width) + results.map((r) => `${r.mode} mode`.padEnd(COLUMN)).join('');
-  return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => cell(r).padEnd(COLUMN)).join(''))].join('\n');
+  const header = ''.padEnd(width) + results.map((r) => `${r.mode} mode  `.padEnd(COLUMN)).join('');
+  return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => `${cell(r)}  `.padEnd(COLUMN)).join(''))].join('\n');
 }
 
 export function finalLine(results: readonly DrillResult[]): string {

@@ -7,10 +7,8 @@ import { emptyState, isMintedSessionId, recordTtlMs, SessionRecordSchema } from 
 import type { SaveOptions, SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
+import { Freshness } from './freshness.js';
 import { LiveSession, type ResponseMode } from './live-session.js';
-
-/** After the store comes back, how long a stale copy whose record is missing waits for another replica's re-seed. */
-const RESEED_GRACE_MS = 10_000;
 
 /** After a reconnect, changes are held this long: more than the store's reconnect interval, so every replica is back. */
 const RECONNECT_QUIET_MS = 1500;
@@ -57,8 +55,7 @@ export class SessionHost {
   #storeDownSince: number | undefined;
   #closing = false;
   #storeBackAt = 0;
-  readonly #staleMarks = new WeakMap<LiveSession, number>();
-  readonly #refreshing = new WeakMap<LiveSession, Promise<boolean>>();
+  readonly #freshness: Freshness;
   #restores = 0;
   #restoreMisses = 0;
 
@@ -70,6 +67,7 @@ export class SessionHost {
       ...options,
     };
     this.#now = options.now ?? Date.now;
+    this.#freshness = new Freshness({ store: options.store, now: this.#now, storeBackAt: () => this.#storeBackAt });
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,
@@ -83,7 +81,7 @@ export class SessionHost {
       this.#o.store.onInvalidate((id, kind) => this.#invalidate(id, kind)),
       this.#o.store.onReconnect(() => void this.#reseed()),
       this.#o.store.onMissedInvalidations(() => {
-        for (const s of this.#live.values()) this.#markStale(s);
+        for (const s of this.#live.values()) this.#freshness.markStale(s);
       }),
     ];
   }
@@ -158,7 +156,7 @@ export class SessionHost {
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id);
-    if (session?.stale && !(await this.#refresh(session))) {
+    if (session?.stale && !(await this.#freshness.refresh(session))) {
       // Another replica changed it and we cannot read the change: serving our copy would show old state.
       throw new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' });
     }
@@ -218,7 +216,7 @@ export class SessionHost {
       await session.close();
       return undefined;
     }
-    if (change === 'updated') this.#markStale(session);
+    if (change === 'updated') this.#freshness.markStale(session);
     this.#live.set(id, session);
     this.#restores++;
     this.#keepAlive(session);
@@ -273,7 +271,7 @@ export class SessionHost {
     try {
       const written = await this.#o.store.save(record, recordTtlMs(record.maxExpiresAt, this.#o.idleTtlMs, now), options);
       // A newer copy was saved elsewhere while ours was held: take that one on the next request.
-      if (!written && options.onlyIfNewer) this.#markStale(session);
+      if (!written && options.onlyIfNewer) this.#freshness.markStale(session);
       session.dirty = false;
       session.lastTouched = now;
       return true;
@@ -284,41 +282,6 @@ export class SessionHost {
     }
   }
 
-  #markStale(session: LiveSession): void {
-    session.stale = true;
-    this.#staleMarks.set(session, (this.#staleMarks.get(session) ?? 0) + 1);
-  }
-
-  /**
-   * Reloads a copy another replica changed; false when the store cannot be read (the copy stays stale).
-   * One reload per session at a time, and the copy stays marked until it is done, so a request arriving
-   * meanwhile (a client's GET and POST together) waits for it instead of reading the old copy.
-   */
-  #refresh(session: LiveSession): Promise<boolean> {
-    let pending = this.#refreshing.get(session);
-    if (!pending) {
-      pending = this.#reload(session).finally(() => this.#refreshing.delete(session));
-      this.#refreshing.set(session, pending);
-    }
-    return pending;
-  }
-
-  async #reload(session: LiveSession): Promise<boolean> {
-    const mark = this.#staleMarks.get(session);
-    const result = await this.#o.store.load(session.id);
-    if (result.status === 'found') {
-      session.applyRecord(result.record);
-      // Stays stale if another change was announced while we were loading.
-      session.stale = this.#staleMarks.get(session) !== mark;
-      return true;
-    }
-    session.stale = true;
-    if (result.status === 'unavailable') return false;
-    // Gone just after the store came back (it restarted empty): a replica with a newer copy is probably
-    // re-seeding it right now, so wait for that rather than serve (and later seed) our older copy.
-    return !(result.status === 'absent' && this.#now() - this.#storeBackAt < RESEED_GRACE_MS);
-  }
-
   /** Store came back: write every live session, dirty ones over whatever is there, the rest only where missing. */
   async #reseed(): Promise<void> {
     this.#storeDownSince = undefined;
@@ -327,7 +290,7 @@ export class SessionHost {
     // A stale copy is known to be older than what another replica saved: seeding it would undo that change.
     const seeds = sessions.filter((s) => s.dirty || !s.stale);
     // Other replicas may already be saving again: from now on every copy is re-read before it is served.
-    for (const s of sessions) this.#markStale(s);
+    for (const s of sessions) this.#freshness.markStale(s);
     await Promise.all(seeds.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
     this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
   }
@@ -337,7 +300,7 @@ export class SessionHost {
     const session = this.#live.get(id, { touch: false });
     if (!session) return;
     if (kind === 'updated') {
-      this.#markStale(session);
+      this.#freshness.markStale(session);
       return;
     }
     this.#live.delete(id);
