@@ -9,8 +9,8 @@ const RESEED_GRACE_MS = 10_000;
 export interface FreshnessOptions {
   readonly store: SessionStore;
   readonly now: () => number;
-  /** When the store last came back after an outage (0: never went away). */
-  readonly storeBackAt: () => number;
+  /** When the store last came back after an outage (undefined: it never went away). */
+  readonly storeBackAt: () => number | undefined;
 }
 
 export class Freshness {
@@ -51,6 +51,7 @@ export class Freshness {
     if (result.status === 'unavailable') return false;
     // Gone just after the store came back (it restarted empty): a replica with a newer copy is probably
     // re-seeding it right now, so wait for that rather than serve (and later seed) our older copy.
-    return !(result.status === 'absent' && this.options.now() - this.options.storeBackAt() < RESEED_GRACE_MS);
+    const backAt = this.options.storeBackAt();
+    return !(result.status === 'absent' && backAt !== undefined && this.options.now() - backAt < RESEED_GRACE_MS);
   }
 }

@@ -54,7 +54,8 @@ export class SessionHost {
   readonly #unsubscribe: Array<() => void>;
   #storeDownSince: number | undefined;
   #closing = false;
-  #storeBackAt = 0;
+  /** When the store last came back after an outage; undefined if it never went away. */
+  #storeBackAt: number | undefined;
   readonly #freshness: Freshness;
   #restores = 0;
   #restoreMisses = 0;
@@ -262,7 +263,7 @@ export class SessionHost {
     if (!record) return false;
     const now = this.#now();
     session.lastSaveAttempt = now;
-    if (!options.onlyIfAbsent && !options.onlyIfNewer && now - this.#storeBackAt < RECONNECT_QUIET_MS) {
+    if (!options.onlyIfAbsent && !options.onlyIfNewer && this.#storeBackAt !== undefined && now - this.#storeBackAt < RECONNECT_QUIET_MS) {
       // Just reconnected: a replica that has not noticed Redis is back still serves its own copy, so a
       // change confirmed as saved now could be read back older there. Hold it (saved in a moment).
       session.dirty = true;
