@@ -5,7 +5,10 @@ import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
 import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
 import type { InvalidateListener, LoadResult, SaveOptions, SessionStore } from './store.js';
 
-/** SET + PUBLISH unless the stored record's updatedAt is at least ours (ARGV: value, px, updatedAt, message). */
+// The channel is an argument, not a key: scripts may only declare keys of one hash slot (clustered Redis,
+// Azure Managed Redis), and a channel is not a key.
+
+/** SET + PUBLISH unless the stored record's updatedAt is at least ours (ARGV: value, px, updatedAt, channel, message). */
 const SAVE_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -13,13 +16,13 @@ if current then
   if ok and type(stored) == 'table' and tonumber(stored.updatedAt) and tonumber(stored.updatedAt) >= tonumber(ARGV[3]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('PUBLISH', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1`;
 
-/** DEL, then PUBLISH only when a key was removed (ARGV: message). */
+/** DEL, then PUBLISH only when a key was removed (ARGV: channel, message). */
 const DELETE_AND_ANNOUNCE = `
 if redis.call('DEL', KEYS[1]) == 1 then
-  redis.call('PUBLISH', KEYS[2], ARGV[1])
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
   return 1
 end
 return 0`;
@@ -171,7 +174,7 @@ export class RedisSessionStore implements SessionStore {
     if (options.onlyIfAbsent) return (await this.#client.set(key, encodeRecord(record), 'PX', px, 'NX')) === 'OK';
     if (options.onlyIfNewer) {
       const message = `updated ${record.id} ${this.#origin}`;
-      return (await this.#client.eval(SAVE_IF_NEWER, 2, key, this.#channel, encodeRecord(record), px, record.updatedAt ?? 0, message)) === 1;
+      return (await this.#client.eval(SAVE_IF_NEWER, 1, key, encodeRecord(record), px, record.updatedAt ?? 0, this.#channel, message)) === 1;
     }
     const result = await this.#client
       .multi()
@@ -193,7 +196,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     // Announce only a delete that removed something: a DELETE for an unknown id must not fan out to every replica.
-    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 2, this.key(id), this.#channel, `deleted ${id} ${this.#origin}`)) === 1;
+    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 1, this.key(id), this.#channel, `deleted ${id} ${this.#origin}`)) === 1;
   }
 
   onInvalidate(listener: InvalidateListener): () => void {
