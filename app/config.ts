@@ -135,7 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyPrefix: get(ENV.keyPrefix) ?? 'mcp-continuity:',
     idleTtlMs,
     maxTtlMs,
-    maxLiveSessions: parseInteger(ENV.maxLiveSessions, get(ENV.maxLiveSessions) ?? '10000', 1, 10_000_000),
+    maxLiveSessions: parseInteger(ENV.maxLiveSessions, get(ENV.maxLiveSessions) ?? '2000', 1, 10_000_000),
     liveIdleMs: duration(ENV.liveIdle, '30m'),
     restoreTimeoutMs: duration(ENV.restoreTimeout, '2s'),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
