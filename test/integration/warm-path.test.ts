@@ -1,0 +1,67 @@
+// The warm path touches no Redis, and a burst of requests for one cold session restores it once.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../app/config.js';
+import { startServer, type RunningServer } from '../../app/server.js';
+import { connectLegacy, rawPost } from '../support/clients.js';
+import { TestRedis } from '../support/redis.js';
+
+let redis: TestRedis;
+const running: RunningServer[] = [];
+
+async function start(): Promise<RunningServer> {
+  const config = loadConfig({ PORT: '0', REDIS_URL: redis.url, MCP_RESPONSE_MODE: 'json' });
+  const server = await startServer(config, { logger: pino({ level: 'silent' }) });
+  running.push(server);
+  return server;
+}
+
+/** Calls per Redis command since the last CONFIG RESETSTAT, from INFO commandstats. */
+async function commandCounts(): Promise<Record<string, number>> {
+  const client = redis.client();
+  const info = await client.info('commandstats');
+  client.disconnect();
+  const counts: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) counts[match[1] as string] = Number(match[2]);
+  return counts;
+}
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+});
+afterAll(async () => {
+  await Promise.all(running.map((s) => s.close()));
+  await redis?.close();
+});
+
+describe('warm path and restore', () => {
+  it('hosting:warm — tool calls on a session live here send no command to Redis', async () => {
+    const server = await start();
+    const client = await connectLegacy(server.url);
+    await client.call('remember', { key: 'k', value: 'v' });
+    const admin = redis.client();
+    await admin.config('RESETSTAT');
+    admin.disconnect();
+    for (let i = 0; i < 50; i++) expect(await client.call('recall', { key: 'k' })).toBe('v');
+    const counts = await commandCounts();
+    expect(counts['config|resetstat']).toBe(1); // the stats were read, and reset where we think
+    // Only our own CONFIG/INFO traffic; no GET, SET, PEXPIRE, EVAL from the server.
+    expect(Object.keys(counts).filter((c) => !['info', 'config|resetstat'].includes(c))).toEqual([]);
+    await client.close();
+  });
+
+  it('hosting:single-flight — concurrent first requests for a cold session cause one restore', async () => {
+    const [a, b] = [await start(), await start()];
+    const client = await connectLegacy(a.url);
+    await client.call('remember', { key: 'k', value: 'v' });
+    const headers = { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' };
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => rawPost(b.url, { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'recall', arguments: { key: 'k' } } }, headers)),
+    );
+    const bodies = await Promise.all(burst.map((r) => r.text()));
+    expect(burst.map((r) => r.status)).toEqual(Array(8).fill(200));
+    for (const body of bodies) expect(body).toContain('"text":"v"');
+    expect(b.host.stats.restores).toBe(1);
+    await client.close();
+  });
+});
