@@ -7,6 +7,7 @@ import { emptyState, type SessionRecord } from '../../app/sessions/record.js';
 import { RedisSessionStore } from '../../app/sessions/redis-store.js';
 import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import type { SessionStore } from '../../app/sessions/store.js';
+import { sampleRecord } from '../support/records.js';
 import { TestRedis } from '../support/redis.js';
 
 let redis: TestRedis;
@@ -28,15 +29,7 @@ async function openRedis(target = redis): Promise<RedisSessionStore> {
 }
 
 function at(id: string, updatedAt: number, city: string): SessionRecord {
-  return {
-    v: 1,
-    id,
-    createdAt: 1,
-    maxExpiresAt: Date.now() + 3_600_000,
-    updatedAt,
-    initialize: { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } } },
-    state: { ...emptyState(), scratchpad: { city } },
-  };
+  return sampleRecord({ id, createdAt: 1, updatedAt, state: { ...emptyState(), scratchpad: { city } } });
 }
 
 const adapters: Array<[string, () => Promise<SessionStore>]> = [

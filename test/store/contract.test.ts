@@ -3,24 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
-import { emptyState, type SessionRecord } from '../../app/sessions/record.js';
+import { emptyState } from '../../app/sessions/record.js';
 import { RedisSessionStore } from '../../app/sessions/redis-store.js';
 import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import type { SessionStore } from '../../app/sessions/store.js';
+import { sampleRecord } from '../support/records.js';
 import { TestRedis } from '../support/redis.js';
 
-function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  const now = Date.now();
-  return {
-    v: 1,
-    id: randomUUID(),
-    createdAt: now,
-    maxExpiresAt: now + 3_600_000,
-    initialize: { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } } },
-    state: { ...emptyState(), scratchpad: { city: 'Lisbon' } },
-    ...overrides,
-  };
-}
+const record = sampleRecord;
 
 let redis: TestRedis;
 const opened: SessionStore[] = [];
