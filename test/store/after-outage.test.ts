@@ -1,32 +1,16 @@
 // Store behaviour the chaos drill relies on after an outage: newest copy wins, missed invalidations are told.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 import { emptyState, type SessionRecord } from '../../app/sessions/record.js';
-import { RedisSessionStore } from '../../app/sessions/redis-store.js';
-import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import type { SessionStore } from '../../app/sessions/store.js';
 import { sampleRecord } from '../support/records.js';
 import { TestRedis } from '../support/redis.js';
+import { useRedisStores } from '../support/stores.js';
 
-let redis: TestRedis;
-const opened: SessionStore[] = [];
-
-beforeAll(async () => {
-  redis = await TestRedis.start();
-});
-afterAll(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-  await redis?.close();
-});
-
-async function openRedis(target = redis): Promise<RedisSessionStore> {
-  const store = new RedisSessionStore({ target: parseRedisUrl(target.url), keyPrefix: `o${randomUUID().slice(0, 8)}:`, commandTimeoutMs: 300 });
-  opened.push(store);
-  expect(await store.waitUntilReady(5000)).toBe(true);
-  return store;
-}
+const fixture = useRedisStores(300);
+const openRedis = (target?: TestRedis) => fixture.open({ target });
 
 function at(id: string, updatedAt: number, city: string): SessionRecord {
   return sampleRecord({ id, createdAt: 1, updatedAt, state: { ...emptyState(), scratchpad: { city } } });

@@ -1,7 +1,7 @@
 // One contract, two adapters: the memory store and the Redis store (against a real redis-server).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 import { emptyState } from '../../app/sessions/record.js';
 import { RedisSessionStore } from '../../app/sessions/redis-store.js';
@@ -9,25 +9,12 @@ import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import type { SessionStore } from '../../app/sessions/store.js';
 import { sampleRecord } from '../support/records.js';
 import { TestRedis } from '../support/redis.js';
+import { useRedisStores } from '../support/stores.js';
 
 const record = sampleRecord;
 
-let redis: TestRedis;
-const opened: SessionStore[] = [];
-beforeAll(async () => {
-  redis = await TestRedis.start();
-});
-afterAll(async () => {
-  await Promise.all(opened.map((s) => s.close()));
-  await redis?.close();
-});
-
-async function openRedis(prefix = `t${randomUUID().slice(0, 8)}:`): Promise<RedisSessionStore> {
-  const store = new RedisSessionStore({ target: parseRedisUrl(redis.url), keyPrefix: prefix, commandTimeoutMs: 500 });
-  opened.push(store);
-  expect(await store.waitUntilReady(5000)).toBe(true);
-  return store;
-}
+const fixture = useRedisStores(500);
+const openRedis = (prefix?: string) => fixture.open({ prefix });
 
 const adapters: Array<[string, () => Promise<SessionStore>]> = [
   ['memory', async () => new MemorySessionStore()],
@@ -107,7 +94,7 @@ describe('RedisSessionStore specifics', () => {
     const saved = record();
     await a.save(saved, 60_000);
     expect((await b.load(saved.id)).status).toBe('absent');
-    const inspect = redis.client();
+    const inspect = fixture.redis.client();
     expect(await inspect.exists(`alpha:session:${saved.id}`)).toBe(1);
     inspect.disconnect();
   });
@@ -129,7 +116,7 @@ describe('RedisSessionStore specifics', () => {
 
   it('reports planted garbage, wrong versions and mismatched ids as corrupt', async () => {
     const store = await openRedis('plant:');
-    const inspect = redis.client();
+    const inspect = fixture.redis.client();
     const cases: Array<[string, string]> = [
       ['not JSON', '{"v":1,'],
       ['record version 2 is not 1', JSON.stringify({ ...record(), v: 2 })],

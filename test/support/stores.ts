@@ -1,0 +1,39 @@
+// A private redis-server for a store suite, and Redis stores on it that are closed after the suite.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { RedisSessionStore } from '../../app/sessions/redis-store.js';
+import { parseRedisUrl } from '../../app/sessions/redis-url.js';
+import { TestRedis } from './redis.js';
+
+export interface RedisStoreFixture {
+  /** The suite's redis-server (started in beforeAll). */
+  readonly redis: TestRedis;
+  /** A connected store; by default on the suite's server under a fresh prefix. */
+  open(options?: { target?: TestRedis; prefix?: string }): Promise<RedisSessionStore>;
+}
+
+/** Registers beforeAll/afterAll hooks in the calling suite. */
+export function useRedisStores(commandTimeoutMs: number): RedisStoreFixture {
+  let redis: TestRedis | undefined;
+  const opened: RedisSessionStore[] = [];
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    await redis?.close();
+  });
+  return {
+    get redis() {
+      if (!redis) throw new Error('the suite redis-server is not started yet');
+      return redis;
+    },
+    async open({ target, prefix } = {}) {
+      const server = target ?? this.redis;
+      const store = new RedisSessionStore({ target: parseRedisUrl(server.url), keyPrefix: prefix ?? `t${randomUUID().slice(0, 8)}:`, commandTimeoutMs });
+      opened.push(store);
+      expect(await store.waitUntilReady(5000)).toBe(true);
+      return store;
+    },
+  };
+}
