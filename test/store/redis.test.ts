@@ -142,10 +142,14 @@ describe('RedisSessionStore', () => {
       await expect(store.dataGet(shape.id, 'k')).rejects.toMatchObject({ code: 'unavailable' });
       expect(Date.now() - failing).toBeLessThan(1500);
       expect((await store.load(shape.id)).status).toBe('unavailable');
+      // Reported as not saved, so it must never land, not even when Redis wakes up and reads its buffer.
+      await expect(store.dataSet(shape.id, 'late', 'x', 60_000)).rejects.toThrow('Not saved');
       await until(() => !store.health().channelProven, 2000);
       await until(() => store.health().connected && store.health().channelProven, 8000);
       await sleeping;
       expect(await store.dataGet(shape.id, 'k')).toBeUndefined();
+      await sleep(200);
+      expect(await admin.hget(`hang:session:{${shape.id}}`, 'd:"late"')).toBeNull();
     } finally {
       admin.disconnect();
       await store.close();
