@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../app/config.js';
 import { AUTH_ENV } from '../../infra/app-env.js';
-import { ENVIRONMENTS, InfraConfigError } from '../../infra/config.js';
+import { applyEnvOverrides, ENVIRONMENTS, InfraConfigError } from '../../infra/config.js';
 import { oauthSettings, VSCODE_CLIENT_ID } from '../../infra/security-config.js';
 import { only, ref, resourcesOf, synth, synthText, variant, type Json } from './helpers.js';
 
@@ -136,6 +136,15 @@ describe('auth settings that cannot work', () => {
 
   it('refuse an azurecontainerapps.io host as the App ID URI domain', () => {
     expect(() => variant('prod', { auth: 'oauth', oauth: oauthSettings('app.azurecontainerapps.io') })).toThrow(/verified in your tenant/);
+  });
+
+  it('turn OAuth on from INFRA_OAUTH_DOMAIN alone, with the default scope and VS Code pre-authorized', () => {
+    const config = applyEnvOverrides(ENVIRONMENTS.prod, { INFRA_OAUTH_DOMAIN: 'mcp.contoso.com' });
+    expect([config.auth, config.oauth]).toEqual(['oauth', { customDomain: 'mcp.contoso.com', scope: 'mcp.access', preAuthorizedClientIds: [VSCODE_CLIENT_ID] }]);
+  });
+
+  it('refuse INFRA_OAUTH_DOMAIN together with INFRA_AUTH=key, naming the variable', () => {
+    expect(() => applyEnvOverrides(ENVIRONMENTS.prod, { INFRA_AUTH: 'key', INFRA_OAUTH_DOMAIN: 'mcp.contoso.com' })).toThrow(/INFRA_OAUTH_DOMAIN/);
   });
 
   it('refuse oauth settings while auth is key', () => {

@@ -1,6 +1,7 @@
 // Network guarantees: private Redis and Key Vault in prod, the documented public opt-out in dev, ingress allow-lists.
 import { describe, expect, it } from 'vitest';
 import { applyEnvOverrides, ENVIRONMENTS, InfraConfigError } from '../../infra/config.js';
+import { securityWarnings } from '../../infra/security-config.js';
 import { only, ref, resourcesOf, synth, variant, where, type Json } from './helpers.js';
 
 const endpointFor = (json: Json, target: string) =>
@@ -82,6 +83,13 @@ describe('prod with operator IPs (the deployer outside the VNet)', () => {
   it('are refused when they are not IPv4, naming the setting', () => {
     expect(() => variant('prod', { operatorIpRanges: ['2001:db8::1'] })).toThrow(InfraConfigError);
     expect(() => variant('prod', { operatorIpRanges: ['2001:db8::1'] })).toThrow(/operatorIpRanges/);
+  });
+});
+
+describe('the synth warning about a private vault', () => {
+  it('is printed for prod without operator IPs and not once one is set', () => {
+    expect(securityWarnings(ENVIRONMENTS.prod).join('\n')).toMatch(/INFRA_OPERATOR_IPS/);
+    expect(securityWarnings(variant('prod', { operatorIpRanges: ['203.0.113.7'] }))).toEqual([]);
   });
 });
 
