@@ -68,8 +68,7 @@ export function backoffDelay(failures: number, random: () => number, initialMs =
  * and whenever it changes (a new version after a key rotation), from the periodic check or `refresh()`.
  */
 export class RedisSecretSource {
-  readonly #o: Required<Omit<RedisSecretSourceOptions, 'validate' | 'logger' | 'refreshIntervalMs' | 'backoff'>> &
-    Pick<RedisSecretSourceOptions, 'validate' | 'logger'> & { refreshIntervalMs: number; initialMs: number; maxMs: number };
+  readonly #o: RedisSecretSourceOptions & Required<Pick<RedisSecretSourceOptions, 'readerFactory' | 'readTimeoutMs' | 'minRefreshIntervalMs' | 'repeatLogMs' | 'random' | 'now'>> & { refreshIntervalMs: number; initialMs: number; maxMs: number };
   readonly #listeners = new Set<(url: string) => void>();
   #reader: Promise<SecretReader> | undefined;
   #value: string | undefined;
@@ -85,18 +84,11 @@ export class RedisSecretSource {
   #closed = false;
 
   constructor(options: RedisSecretSourceOptions) {
-    this.#o = {
-      readerFactory: azureSecretReader,
-      readTimeoutMs: 10_000,
-      minRefreshIntervalMs: 5_000,
-      repeatLogMs: 300_000,
-      random: Math.random,
-      now: Date.now,
-      ...options,
-      refreshIntervalMs: options.refreshIntervalMs ?? 0,
-      initialMs: options.backoff?.initialMs ?? 500,
-      maxMs: options.backoff?.maxMs ?? 30_000,
-    };
+    const o = options;
+    // `??` rather than spread defaults: an explicit `undefined` (e.g. from Config) means "the default".
+    this.#o = { ...o, readerFactory: o.readerFactory ?? azureSecretReader, readTimeoutMs: o.readTimeoutMs ?? 10_000, minRefreshIntervalMs: o.minRefreshIntervalMs ?? 5_000,
+      repeatLogMs: o.repeatLogMs ?? 300_000, random: o.random ?? Math.random, now: o.now ?? Date.now, refreshIntervalMs: o.refreshIntervalMs ?? 0,
+      initialMs: o.backoff?.initialMs ?? 500, maxMs: o.backoff?.maxMs ?? 30_000 };
     this.#state = { status: 'waiting-for-key-vault', reason: 'first read in progress', since: this.#o.now(), attempts: 0 };
   }
 
