@@ -7,9 +7,9 @@ import type { FakeAzure } from './fake-azure.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let namespaces: boolean | undefined;
 
-/** True when `unshare -rn` works for this user (root-less user + network namespace with `lo` up). */
+/** True when `unshare -rn` works for this user (root-less user + network namespace with `lo` up). TEST_NO_NETNS=1 opts out. */
 export function networkNamespaceAvailable(): boolean {
-  namespaces ??= spawnSync('unshare', ['-rn', 'sh', '-c', 'PATH="$PATH:/usr/sbin:/sbin" ip link set lo up'], { stdio: 'ignore' }).status === 0;
+  namespaces ??= process.env.TEST_NO_NETNS !== '1' && spawnSync('unshare', ['-rn', 'sh', '-c', 'PATH="$PATH:/usr/sbin:/sbin" ip link set lo up'], { stdio: 'ignore' }).status === 0;
   return namespaces;
 }
 

@@ -121,6 +121,19 @@ describe('RedisSecretSource', () => {
     expect(JSON.stringify(log.lines)).not.toContain('p4ss-w0rd');
   });
 
+  it('repeats a failure that persists at most once per repeatLogMs', async () => {
+    const kv = scriptedVault(async () => {
+      throw statusError(403, 'Forbidden');
+    });
+    const log = recordingLogger();
+    const s = source({ readerFactory: kv.factory, logger: log, backoff: { initialMs: 10, maxMs: 10 }, repeatLogMs: 200 }).start();
+    await sleep(500);
+    s.close();
+    expect(kv.calls.length).toBeGreaterThanOrEqual(20);
+    expect(log.lines.length).toBeGreaterThanOrEqual(2);
+    expect(log.lines.length).toBeLessThanOrEqual(3);
+  });
+
   it('treats an empty secret as not there yet and keeps waiting', async () => {
     const kv = scriptedVault(async (read) => (read < 2 ? { value: '  ' } : { value: 'redis://h:1' }));
     const s = source({ readerFactory: kv.factory }).start();
