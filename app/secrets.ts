@@ -79,6 +79,7 @@ export class RedisSecretSource {
   #deferred: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #deferTimer: NodeJS.Timeout | undefined;
+  #releaseDeferred: (() => void) | undefined;
   #abort: AbortController | undefined;
   #logged: { key: string; at: number } | undefined;
   #closed = false;
@@ -121,6 +122,7 @@ export class RedisSecretSource {
     const wait = this.#lastReadAt + this.#o.minRefreshIntervalMs - this.#o.now();
     if (wait <= 0) return this.#read();
     return (this.#deferred ??= new Promise<void>((resolve) => {
+      this.#releaseDeferred = resolve;
       this.#deferTimer = setTimeout(() => {
         this.#deferred = undefined;
         void this.#read().then(resolve);
@@ -134,6 +136,7 @@ export class RedisSecretSource {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#deferTimer);
+    this.#releaseDeferred?.(); // a caller awaiting a deferred refresh() must not hang on a closed source
     this.#abort?.abort();
     this.#listeners.clear();
   }
@@ -151,7 +154,7 @@ export class RedisSecretSource {
       if (!value) throw new UnusableSecretError('empty', `secret "${this.#o.secretName}" is empty`);
       const invalid = this.#o.validate?.(value);
       if (invalid) throw new UnusableSecretError('invalid', `secret "${this.#o.secretName}" is unusable: ${invalid}`);
-      this.#succeeded(value, secret.properties?.version);
+      if (!this.#closed) this.#succeeded(value, secret.properties?.version);
     } catch (error) {
       if (!this.#closed) this.#failed(error);
     }

@@ -190,6 +190,16 @@ describe('RedisSecretSource', () => {
     expect(s.state).toMatchObject({ status: 'have-secret', lastError: undefined });
   });
 
+  it('releases a caller waiting on a deferred refresh() when the source is closed', async () => {
+    const kv = scriptedVault(async () => ({ value: 'redis://h:1' }));
+    const s = source({ readerFactory: kv.factory, minRefreshIntervalMs: 60_000 }).start();
+    await until(() => s.state.status === 'have-secret');
+    const pending = s.refresh();
+    s.close();
+    await expect(Promise.race([pending.then(() => 'released'), sleep(500).then(() => 'hung')])).resolves.toBe('released');
+    expect(kv.calls.length).toBe(1);
+  });
+
   it('gives a late subscriber the current value', async () => {
     const kv = scriptedVault(async () => ({ value: 'redis://h:1' }));
     const s = source({ readerFactory: kv.factory }).start();
