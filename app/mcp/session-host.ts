@@ -46,6 +46,20 @@ export interface HostStats {
   readonly restoreMisses: number;
 }
 
+/**
+ * Requests whose answer is the shape itself: a tool list, or a call to a tool this copy has not
+ * registered. They re-read the shape (one round trip) so that a toolset enabled on another replica a
+ * moment ago is never answered with "not found", whatever the channel's latency. Everything else is
+ * served from the cached shape while the channel is proven alive.
+ */
+function dependsOnShape(session: LiveSession, body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m: { method?: unknown; params?: { name?: unknown } } | null) => {
+    if (m?.method === 'tools/list') return true;
+    return m?.method === 'tools/call' && typeof m.params?.name === 'string' && !session.hasTool(m.params.name);
+  });
+}
+
 const retryLater = (what: string) => new HttpError(503, RPC.serverError, `${what}: retry shortly`, { 'retry-after': '1' });
 
 export class SessionHost {
@@ -171,7 +185,7 @@ export class SessionHost {
       this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
       throw sessionNotFound();
     }
-    if (this.#shapes.needsRead(session)) {
+    if (this.#shapes.needsRead(session) || dependsOnShape(session, body)) {
       const freshness = await this.#shapes.read(session);
       if (freshness === 'gone') {
         this.#drop(session, 'gone from the store');
