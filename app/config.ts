@@ -24,6 +24,8 @@ export const ENV = {
   responseMode: 'MCP_RESPONSE_MODE',
   logLevel: 'LOG_LEVEL',
   replicaName: 'REPLICA_NAME',
+  drainDelay: 'DRAIN_DELAY',
+  drainTimeout: 'DRAIN_TIMEOUT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -71,6 +73,16 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Name this replica reports in `session_info`; default host name. */
   readonly replicaName: string | undefined;
+  /**
+   * After SIGTERM: how long the replica keeps serving normally with `/readyz` failing, so the ingress
+   * stops routing to it before it stops accepting connections. Default 15 s; 0 skips it. SIGINT skips it.
+   */
+  readonly drainDelayMs: number;
+  /**
+   * After the drain delay: how long calls in flight get to finish before their streams are cut. Default
+   * 20 s; delay + timeout must stay below the platform's grace period (45 s in infra/).
+   */
+  readonly drainTimeoutMs: number;
 }
 
 /** A configuration error names the variable and says what is accepted. */
@@ -160,5 +172,8 @@ export function loadConfig(env: Env = process.env): Config {
     responseMode,
     logLevel: logLevel as LogLevel,
     replicaName: get(ENV.replicaName),
+    // 0 is a valid drain delay (a local run, or a platform that stops routing before it signals).
+    drainDelayMs: /^0+(\.0*)?\s*(ms|s|m|h|d)?$/.test(get(ENV.drainDelay) ?? '') ? 0 : duration(ENV.drainDelay, '15s'),
+    drainTimeoutMs: duration(ENV.drainTimeout, '20s'),
   };
 }

@@ -1,4 +1,4 @@
-// Entry point: read the environment, start the server, stop gracefully on SIGTERM/SIGINT.
+// Entry point: read the environment, start the server, drain on SIGTERM (SIGINT: without the delay).
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger, startServer } from './server.js';
 
@@ -21,12 +21,21 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'could not start');
     process.exit(1);
   }
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'stopping: closing sessions (records kept)');
-    // A stuck close must not keep the pod from going away.
-    setTimeout(() => process.exit(1), 8000).unref();
-    running.close().then(
-      () => process.exit(0),
+  const stop = (signal: 'SIGTERM' | 'SIGINT') => {
+    // SIGTERM comes from the platform, whose ingress needs the delay to stop routing here; Ctrl-C does not.
+    const delayMs = signal === 'SIGTERM' ? config.drainDelayMs : 0;
+    logger.info({ signal, delayMs }, 'stopping: draining (records kept)');
+    // A stuck drain must not outlive the platform's grace period in silence.
+    const limitMs = delayMs + config.drainTimeoutMs + 5000;
+    setTimeout(() => {
+      logger.error({ limitMs }, 'drain did not finish in time: exiting');
+      process.exit(1);
+    }, limitMs).unref();
+    running.drain({ delayMs }).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'error while stopping');
         process.exit(1);

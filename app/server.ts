@@ -1,5 +1,6 @@
-// Wires a running server from a Config: store (memory or Redis), session host, HTTP, graceful stop.
+// Wires a running server from a Config: store (memory or Redis), session host, HTTP, graceful drain.
 import { hostname } from 'node:os';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
@@ -18,7 +19,15 @@ export interface RunningServer {
   readonly mode: 'memory' | 'redis';
   readonly host: SessionHost;
   readonly store: SessionStore;
-  /** Graceful stop: no new connections, live sessions closed (records kept), store closed. */
+  /** True from the moment a drain starts. */
+  readonly draining: boolean;
+  /**
+   * Graceful stop (SIGTERM): `/readyz` fails at once while everything else is served as usual for
+   * `delayMs` (default `drainDelayMs`); then no new connections, calls in flight get `drainTimeoutMs`
+   * to finish, live sessions close (their streams end; records kept), the store closes.
+   */
+  drain(options?: { readonly delayMs?: number }): Promise<void>;
+  /** The same drain without the delay. */
   close(): Promise<void>;
 }
 
@@ -95,8 +104,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxBodyBytes: config.maxBodyBytes,
     responseMode: config.responseMode,
   });
-  const app = createApp({ host, store, allowedHosts: config.allowedHosts, logger });
+  let draining = false;
+  const app = createApp({ host, store, allowedHosts: config.allowedHosts, logger, draining: () => draining });
   const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes, logger });
+  const calls = trackCalls(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -107,24 +118,73 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   logger.info({ mode: store.kind, url, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
 
   let closing: Promise<void> | undefined;
+  const drain = (delayMs: number) =>
+    (closing ??= (async () => {
+      draining = true;
+      logger.info({ delayMs, drainTimeoutMs: config.drainTimeoutMs }, 'draining: /readyz now fails; serving as usual until the ingress stops routing here');
+      // Still subscribed to invalidations and serving every session: requests the ingress sends in this
+      // window are answered correctly, not refused.
+      if (delayMs > 0) await sleep(delayMs);
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const cut = await calls.settled(config.drainTimeoutMs);
+      if (cut > 0) logger.warn({ calls: cut, drainTimeoutMs: config.drainTimeoutMs }, 'calls still in flight after the drain timeout: cutting them (clients retry elsewhere)');
+      else logger.info('no calls in flight: closing sessions (records kept)');
+      // Ends every session's streams (GET and unfinished POST), so clients reconnect elsewhere.
+      await host.close();
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      await stopped;
+      clearTimeout(force);
+      stop();
+      await store.close();
+    })());
   return {
     url,
     mode: store.kind,
     host,
     store,
-    close() {
-      closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        await host.close();
-        server.closeIdleConnections();
-        // SSE responses have ended; whatever is still open after a moment is cut.
-        const cut = setTimeout(() => server.closeAllConnections(), 2000);
-        await stopped;
-        clearTimeout(cut);
-        stop();
-        await store.close();
-      })();
-      return closing;
+    get draining() {
+      return draining;
+    },
+    drain: (options) => drain(options?.delayMs ?? config.drainDelayMs),
+    close: () => drain(0),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Counts requests in flight, except SSE GET streams (they are not calls and end only when their session
+ * closes). Once the listener is closed, every response says `Connection: close`, so a client on a
+ * kept-alive connection reconnects, and the ingress sends it to another replica.
+ */
+function trackCalls(server: Server) {
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    // Runs after the app's listener, which answers asynchronously: the header is set before any is sent.
+    if (!server.listening) res.setHeader('connection', 'close');
+    if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/event-stream')) return;
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) wake?.();
+    });
+  });
+  return {
+    /** Resolves when no call is in flight or after `timeoutMs`, with the number still in flight. */
+    async settled(timeoutMs: number): Promise<number> {
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+      return inFlight;
     },
   };
 }

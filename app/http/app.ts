@@ -13,6 +13,8 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Path of the MCP endpoint. Default `/mcp`. */
   readonly mcpPath?: string;
+  /** True once the replica is stopping: `/readyz` fails so the ingress stops routing here. Default never. */
+  readonly draining?: () => boolean;
 }
 
 export interface App {
@@ -55,6 +57,8 @@ export function createApp(options: AppOptions): App {
   }
 
   function ready(): Response {
+    // Only readiness fails: the replica still serves every request it gets until it stops accepting.
+    if (options.draining?.()) return Response.json({ status: 'draining', mode: options.store.kind }, { status: 503 });
     // From state this replica already has: a probe never waits on Redis. Ready even when Redis is down:
     // live and new sessions still work, and pulling every replica out of rotation because the shared
     // store is down would turn a degraded service into an outage.
