@@ -1,4 +1,4 @@
-// The chaos drill: replicas behind a round-robin proxy, looping clients, restarts, kills and a Redis outage.
+// The chaos drill: replicas behind a readiness-aware proxy, looping clients, drained restarts, kills and a Redis outage.
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { FreezingProxy } from '../test/support/tcp-proxy.js';
@@ -23,6 +23,8 @@ export interface DrillOptions {
   readonly frozenMs?: number;
   readonly thinkMs: number;
   readonly callTimeoutMs: number;
+  /** Replicas' DRAIN_DELAY; the proxy polls /readyz at a third of it, so it stops routing well within it. Default 1 s. */
+  readonly drainDelayMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -41,6 +43,10 @@ export interface DrillResult {
   /** Reads that showed a key older than a write the server had confirmed (target 0). */
   readonly confirmedWritesLost: number;
   readonly proxy502: number;
+  /** Requests the proxy answered 503 because no replica was ready. */
+  readonly proxyNoUpstream: number;
+  /** Exit codes of the replicas stopped with SIGTERM (a clean drain exits 0). */
+  readonly drainExitCodes: Array<number | null>;
   readonly restarts: number;
   readonly kills: number;
   readonly outageMs: number;
@@ -57,13 +63,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   // Replica 0 reaches Redis through a proxy that can freeze its connections without closing them.
   const freezer = redis ? await FreezingProxy.start(redis.port) : undefined;
   const ports = await Promise.all(Array.from({ length: options.replicas }, () => freePort()));
+  const drainDelayMs = options.drainDelayMs ?? 1000;
   const env = (i: number): Record<string, string> => ({
     LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
     REPLICA_NAME: `replica-${i}`,
+    DRAIN_DELAY: `${drainDelayMs}ms`,
+    // Calls are bounded by the client's timeout anyway; a drain never needs longer than that.
+    DRAIN_TIMEOUT: `${options.callTimeoutMs + 1000}ms`,
     ...(redis ? { REDIS_URL: i === 0 && freezer ? freezer.url : redis.url } : {}),
   });
   const servers = await Promise.all(ports.map((port, i) => ServerProcess.start({ env: env(i), port })));
-  const proxy = await RoundRobinProxy.start(ports);
+  const proxy = await RoundRobinProxy.start(ports, { pollMs: Math.max(100, Math.round(drainDelayMs / 3)) });
   let stop = false;
   let phase = 'warm-up';
   const clients = Array.from(
@@ -77,14 +87,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   };
   let restarts = 0;
   let kills = 0;
+  const drainExitCodes: Array<number | null> = [];
+  /** Starts a stopped replica and waits until the proxy routes to it again, as the platform does. */
+  const bringBack = async (server: ServerProcess) => {
+    await server.restart();
+    await proxy.waitUntilReady(server.port);
+  };
   try {
     await pause(options.settleMs);
     for (let round = 1; round <= options.rollingRounds && !allLost(); round++) {
       phase = `rolling restart ${round}`;
       log(`${options.mode}: ${phase}`);
       for (const server of servers) {
-        await server.kill('SIGTERM');
-        await server.restart();
+        // SIGTERM, then the drain runs its course (readiness fails, calls finish) and the process exits.
+        drainExitCodes.push(await server.kill('SIGTERM'));
+        await bringBack(server);
         restarts++;
         await pause(options.settleMs / 2);
       }
@@ -96,7 +113,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       await server.kill('SIGKILL');
       kills++;
       await pause(options.settleMs / 2);
-      await server.restart();
+      await bringBack(server);
       await pause(options.settleMs / 2);
     }
     if (freezer && options.frozenMs && !allLost()) {
@@ -150,6 +167,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     refused: tallies.reduce((n, t) => n + t.refused, 0),
     confirmedWritesLost: tallies.reduce((n, t) => n + t.confirmedWritesLost, 0),
     proxy502: proxy.stats.badGateway,
+    proxyNoUpstream: proxy.stats.noUpstream,
+    drainExitCodes,
     restarts,
     kills,
     outageMs: redis ? options.outageMs : 0,

@@ -1,14 +1,14 @@
-// `npm run chaos`: the rollout and failure drill in Redis mode and in memory mode; exits 1 if Redis mode lost anything.
+// `npm run chaos`: the rollout and failure drill in Redis mode and in memory mode; exits 1 if Redis mode lost anything or failed a call in a rolling restart.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js';
 
 const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
-                        [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 5s] [--mode both|redis|memory]
-                        [--out bench/results/chaos-latest.json]
+                        [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 5s] [--drain-delay 1s]
+                        [--mode both|redis|memory] [--out bench/results/chaos-latest.json]
 Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
-CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_MODE, CHAOS_OUT.`;
+CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_DRAIN_DELAY, CHAOS_MODE, CHAOS_OUT.`;
 
 function ms(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw.trim());
@@ -29,6 +29,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       frozen: { type: 'string' },
       think: { type: 'string' },
       'call-timeout': { type: 'string' },
+      'drain-delay': { type: 'string' },
       mode: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
@@ -54,6 +55,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       frozenMs: ms(pick('frozen', 'FROZEN', '10s')),
       thinkMs: ms(pick('think', 'THINK', '50ms')),
       callTimeoutMs: ms(pick('call-timeout', 'CALL_TIMEOUT', '5s')),
+      drainDelayMs: ms(pick('drain-delay', 'DRAIN_DELAY', '1s')),
     },
   };
 }
@@ -72,7 +74,8 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['confirmed writes lost', (r) => String(r.confirmedWritesLost)],
     ['writes refused ("Not saved", retried)', (r) => String(r.refused)],
     ['proxy 502s', (r) => String(r.proxy502)],
-    ['rolling restarts', (r) => String(r.restarts)],
+    ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
+    ['rolling restarts (exit codes)', (r) => `${r.restarts} (${r.drainExitCodes.join(', ') || '-'})`],
     ['SIGKILLs', (r) => String(r.kills)],
     ['frozen subscriber (replica 0)', (r) => (r.frozenMs ? `${r.frozenMs / 1000} s` : '-')],
     ['Redis outage', (r) => (r.outageMs ? `${r.outageMs / 1000} s` : '-')],
@@ -86,7 +89,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, calls failed ${r.failed}/${r.calls} (in flight on killed replicas, or refused during the Redis outage)`
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;
@@ -105,7 +108,8 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ when: new Date().toISOString(), settings: drill, results, final: finalLine(results) }, null, 2)}\n`);
   const redis = results.find((r) => r.mode === 'redis');
-  process.exit(redis && (redis.lost > 0 || redis.confirmedWritesLost > 0) ? 1 : 0);
+  const rollingFailures = redis?.failuresByPhase['rolling restart'] ?? 0;
+  process.exit(redis && (redis.lost > 0 || redis.confirmedWritesLost > 0 || rollingFailures > 0) ? 1 : 0);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/bench\//, '/bench/'))) void main();

@@ -1,4 +1,4 @@
-// The chaos drill, short: replicas behind a round-robin proxy through restarts, a SIGKILL and a Redis outage.
+// The chaos drill, short: replicas behind a readiness-aware proxy through drained restarts, a SIGKILL and a Redis outage.
 import { describe, expect, it } from 'vitest';
 import { runDrill, type DrillOptions } from '../bench/chaos-drill.js';
 
@@ -12,15 +12,19 @@ const SHORT: Omit<DrillOptions, 'mode'> = {
   frozenMs: 5000,
   thinkMs: 20,
   callTimeoutMs: 4000,
+  drainDelayMs: 1000,
 };
 
 describe('chaos drill (short)', () => {
-  it('chaos:redis — with two writes in flight per client, no session and no confirmed write is lost through a rolling restart, a SIGKILL, a frozen invalidation connection and a Redis restart', { timeout: 90_000 }, async () => {
+  it('chaos:redis — with two writes in flight per client, no session and no confirmed write is lost through a rolling restart, a SIGKILL, a frozen invalidation connection and a Redis restart, and the drained rolling restart fails no call', { timeout: 90_000 }, async () => {
     const result = await runDrill({ ...SHORT, mode: 'redis' });
     expect(result.lostDetails).toEqual([]);
     expect(result.lost).toBe(0);
     expect(result.confirmedWritesLost).toBe(0);
     expect(result.restarts).toBe(SHORT.replicas);
+    // Each replica drained (readiness failed, the proxy moved away, calls finished) and exited cleanly.
+    expect(result.drainExitCodes).toEqual(Array.from({ length: SHORT.replicas }, () => 0));
+    expect(result.failuresByPhase['rolling restart'] ?? 0).toBe(0);
     expect(result.kills).toBe(1);
     expect(result.calls).toBeGreaterThan(result.failed);
   });
