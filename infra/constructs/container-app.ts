@@ -115,6 +115,9 @@ export class McpContainerApp extends Construct {
             : undefined,
       },
       template: {
+        // Set, not left to the platform default (30 s): the server's drain (DRAIN_DELAY 15 s, then up to
+        // DRAIN_TIMEOUT 20 s for calls in flight, then closing) must end before SIGKILL.
+        terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
         minReplicas: props.minReplicas,
         maxReplicas: props.maxReplicas,
         httpScaleRule: [{ name: 'http-concurrency', concurrentRequests: String(props.concurrentRequests) }],
@@ -158,6 +161,9 @@ export class McpContainerApp extends Construct {
 }
 
 const CONSUMPTION = 'Consumption';
+
+/** Seconds between SIGTERM and SIGKILL for a stopping replica; longer than the server's default drain. */
+export const TERMINATION_GRACE_SECONDS = 45;
 
 /** Secrets and env of the chosen auth mode. Key mode holds only a Key Vault reference, never a key. */
 function authSettings(auth: AppAuth, identityId: string) {

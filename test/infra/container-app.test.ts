@@ -1,6 +1,6 @@
 // Guarantees of the Container App: its identity, the env the server reads, probes, HTTPS ingress, ordering.
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../app/config.js';
+import { ENV, loadConfig } from '../../app/config.js';
 import { AUTH_ENV } from '../../infra/app-env.js';
 import { findBy, only, ref, synth, variant, where } from './helpers.js';
 
@@ -37,6 +37,13 @@ describe('the Container App', () => {
   it('probes liveness on /healthz and readiness on /readyz over HTTP', () => {
     expect(container.liveness_probe).toEqual([{ transport: 'HTTP', port: 3000, path: '/healthz' }]);
     expect(container.readiness_probe).toEqual([{ transport: 'HTTP', port: 3000, path: '/readyz' }]);
+  });
+
+  it('gives a stopping replica a 45 s grace period, longer than the server\'s default drain delay, drain timeout and stop margin together', () => {
+    expect(app.template.termination_grace_period_seconds).toBe(45);
+    const defaults = loadConfig({});
+    // main.ts gives up 5 s after delay + timeout; SIGKILL must not come before that.
+    expect(defaults.drainDelayMs + defaults.drainTimeoutMs + 5000).toBeLessThan(app.template.termination_grace_period_seconds * 1000);
   });
 
   it('has external ingress to the app port with insecure connections off', () => {
