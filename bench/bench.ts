@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
+import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -17,6 +18,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: process.env.BENCH_ROUNDS ?? '3' },
     storm: { type: 'string', default: process.env.BENCH_STORM ?? '1000' },
     sample: { type: 'string', default: process.env.BENCH_RESTORE_SAMPLE ?? '200' },
+    'stream-samples': { type: 'string', default: process.env.BENCH_STREAM_SAMPLES ?? '100' },
     out: { type: 'string', default: process.env.BENCH_OUT ?? 'bench/results/latest.json' },
     'skip-synth': { type: 'boolean', default: false },
   },
@@ -30,17 +32,17 @@ const SAMPLE = Number(flags.sample);
 type Mode = 'memory' | 'redis' | 'naive';
 const log = (line: string) => console.log(`bench: ${line}`);
 
-function serverEnv(mode: Mode, redis: TestRedis): Record<string, string> {
+function serverEnv(mode: Mode, redis: TestRedis, responseMode: 'json' | 'sse' = 'json'): Record<string, string> {
   return {
-    MCP_RESPONSE_MODE: 'json',
+    MCP_RESPONSE_MODE: responseMode,
     LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
     SESSION_KEY_PREFIX: `bench-${mode}:`,
     ...(mode === 'memory' ? {} : { REDIS_URL: redis.url }),
   };
 }
 
-const start = (mode: Mode, redis: TestRedis) =>
-  ServerProcess.start({ env: serverEnv(mode, redis), ...(mode === 'naive' ? { entry: 'bench/naive-server.ts' } : {}) });
+const start = (mode: Mode, redis: TestRedis, responseMode: 'json' | 'sse' = 'json') =>
+  ServerProcess.start({ env: serverEnv(mode, redis, responseMode), ...(mode === 'naive' ? { entry: 'bench/naive-server.ts' } : {}) });
 
 /** Total calls per command from INFO commandstats, without the INFO calls themselves. */
 async function commandCalls(client: Redis): Promise<number> {
@@ -62,8 +64,8 @@ function cpuSeconds(pid: number | undefined): number {
 
 type Warm = Figures['warm']['data'][Mode];
 
-async function warm(mode: Mode, call: WarmCall, redis: TestRedis, probe: Redis): Promise<Warm> {
-  const server = await start(mode, redis);
+async function warm(mode: Mode, call: WarmCall, responseMode: 'json' | 'sse', redis: TestRedis, probe: Redis): Promise<Warm> {
+  const server = await start(mode, redis, responseMode);
   try {
     const ids = await pool(Array.from({ length: K }), 10, () => openSession(server.url));
     await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
@@ -73,7 +75,7 @@ async function warm(mode: Mode, call: WarmCall, redis: TestRedis, probe: Redis):
     const load = await closedLoop(server.url, ids, MS, call);
     const serverCpu = (cpuSeconds(server.pid) - cpuBefore) / load.seconds;
     const commands = (await commandCalls(probe)) - before;
-    log(`${mode} ${call}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands, server CPU ${Math.round(serverCpu * 100)}%`);
+    log(`${mode} ${call} (${responseMode}): ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands, server CPU ${Math.round(serverCpu * 100)}%`);
     return { ...load, redisCommandsPerRequest: mode === 'memory' ? 0 : commands / load.requests, serverCpu };
   } finally {
     await server.kill('SIGKILL');
@@ -171,14 +173,18 @@ async function main(): Promise<void> {
   const redis = await TestRedis.start();
   const probe = redis.client();
   try {
-    log(`${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode (median round reported), loopback, MCP_RESPONSE_MODE=json, raw fetch JSON-RPC clients`);
+    log(`${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode (median round reported), loopback, MCP_RESPONSE_MODE json and sse, raw fetch JSON-RPC clients`);
     const warmFigures = {} as Figures['warm'];
-    for (const call of ['no-data', 'data'] as const) {
+    // JSON answers isolate the session model; SSE (the default) adds the event log behind every response.
+    const scenarios = [['noData', 'no-data', 'json'], ['data', 'data', 'json'], ['noDataSse', 'no-data', 'sse']] as const;
+    for (const [name, call, responseMode] of scenarios) {
       const rounds: Record<Mode, Warm[]> = { memory: [], redis: [], naive: [] };
       // Modes take turns, round after round: drift in the machine hits all three alike.
-      for (let round = 1; round <= ROUNDS; round++) for (const mode of ['memory', 'redis', 'naive'] as const) rounds[mode].push(await warm(mode, call, redis, probe));
-      warmFigures[call === 'data' ? 'data' : 'noData'] = { memory: medianRound(rounds.memory), redis: medianRound(rounds.redis), naive: medianRound(rounds.naive) };
+      for (let round = 1; round <= ROUNDS; round++) for (const mode of ['memory', 'redis', 'naive'] as const) rounds[mode].push(await warm(mode, call, responseMode, redis, probe));
+      warmFigures[name] = { memory: medianRound(rounds.memory), redis: medianRound(rounds.redis), naive: medianRound(rounds.naive) };
     }
+    log('streams: cross-replica notification latency, replay of 100 missed events');
+    const streamFigures = await streams(redis, probe, Number(flags['stream-samples']));
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -191,6 +197,7 @@ async function main(): Promise<void> {
       warm: warmFigures,
       restore: restoreFigures,
       heartbeatCommandsPerSecond: heartbeatPerSecond,
+      streams: streamFigures,
       startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis) },
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),
