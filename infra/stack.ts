@@ -4,7 +4,7 @@ import { AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, type ITe
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider/index.js';
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config/index.js';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group/index.js';
-import type { StackConfig } from './config.js';
+import { requireImage, type StackConfig } from './config.js';
 import { resourceNames, type ResourceNames } from './naming.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { AppIdentity } from './constructs/identity.js';
@@ -79,7 +79,7 @@ export class McpContinuityStack extends TerraformStack {
     });
 
     const dependsOn: ITerraformDependable[] = [this.vault.readerAssignment];
-    let image = config.image;
+    let image = requireImage(config);
     if (config.registry) {
       this.registry = new Registry(this, 'registry', { ...common, name: names.registry, pullPrincipalId: principalId });
       dependsOn.push(this.registry.pullAssignment);
@@ -108,6 +108,10 @@ export class McpContinuityStack extends TerraformStack {
     });
 
     new TerraformOutput(this, 'mcp_endpoint', { value: `https://${this.containerApp.fqdn}/mcp`, description: 'MCP endpoint URL' });
+    // `npm run deploy` polls /readyz on the revision it just rolled out, not on whichever revision the
+    // public host still routes to.
+    new TerraformOutput(this, 'latest_revision_fqdn', { value: this.containerApp.app.latestRevisionFqdn, description: 'Host name of the newest revision' });
+    new TerraformOutput(this, 'latest_revision_name', { value: this.containerApp.app.latestRevisionName, description: 'Name of the newest revision' });
     new TerraformOutput(this, 'key_vault_uri', { value: this.vault.uri, description: 'Key Vault holding the Redis URL' });
     new TerraformOutput(this, 'redis_host', { value: this.redis.host, description: 'Redis host name (TLS only)' });
     if (this.registry) {
