@@ -96,12 +96,20 @@ async function deploy(environment: string): Promise<void> {
   log(created ? `  created one key; show it with: ${showKeyCommand(plan.keyVault)}` : '  the secret exists; left as it is');
 
   step(`Building the image ${image} in registry ${plan.registry}`);
-  const tags = await run('az', ['acr', 'repository', 'show-tags', '--name', plan.registry, '--repository', IMAGE_REPOSITORY, '-o', 'json']);
-  const notYet = tags.code !== 0 && /not found|does not exist|NAME_UNKNOWN/i.test(tags.stderr);
-  if (tags.code !== 0 && !notYet) {
-    throw new StepError('image', `could not list the tags of ${IMAGE_REPOSITORY} in registry ${plan.registry}: ${firstLines(tags.stderr)}`, 'check that you may read the registry (`az acr login --name ' + plan.registry + '`), then run this again');
+  // List repositories first: an empty registry is then a plain [] rather than an error text to interpret.
+  const readable = (result: { code: number; stderr: string }) => {
+    if (result.code !== 0) {
+      throw new StepError('image', `could not read registry ${plan.registry}: ${firstLines(result.stderr)}`, `check that you may read it (\`az acr login --name ${plan.registry}\`), then run this again`);
+    }
+  };
+  const repositories = await run('az', ['acr', 'repository', 'list', '--name', plan.registry, '-o', 'json']);
+  readable(repositories);
+  let existing: string[] = [];
+  if ((JSON.parse(repositories.stdout || '[]') as string[]).includes(IMAGE_REPOSITORY)) {
+    const tags = await run('az', ['acr', 'repository', 'show-tags', '--name', plan.registry, '--repository', IMAGE_REPOSITORY, '-o', 'json']);
+    readable(tags);
+    existing = JSON.parse(tags.stdout || '[]') as string[];
   }
-  const existing = notYet ? [] : (JSON.parse(tags.stdout || '[]') as string[]);
   if (existing.includes(tag)) {
     log(`  ${image} is already in the registry: the inputs are unchanged, nothing to build`);
   } else {

@@ -76,7 +76,7 @@ const cases: Case[] = [
     name: 'the registry cannot be read',
     step: 'image',
     advice: /az acr login/,
-    arrange: failAt({ prefix: 'az acr repository show-tags', code: 1, stderr: 'ERROR: (Unauthorized) authentication required' }),
+    arrange: failAt({ prefix: 'az acr repository list', code: 1, stderr: 'ERROR: (Unauthorized) authentication required' }),
     notRun: () => ['az acr build', FULL_APPLY],
   },
   {

@@ -23,7 +23,7 @@ describe('npm run deploy -- dev', () => {
     expect(fresh.stderr).toBe('');
     expect(fresh.code).toBe(0);
     const calls = lines(fresh);
-    const order = ['az version', 'terraform version', 'az account show', 'terraform -chdir=', 'az keyvault secret show', 'az keyvault secret set', 'az acr repository show-tags', 'az acr build'];
+    const order = ['az version', 'terraform version', 'az account show', 'terraform -chdir=', 'az keyvault secret show', 'az keyvault secret set', 'az acr repository list', 'az acr build'];
     let at = -1;
     for (const start of order) {
       const next = calls.findIndex((c, i) => i > at && c.startsWith(start));
@@ -67,6 +67,7 @@ describe('npm run deploy -- dev', () => {
     expect(again.code).toBe(0);
     expect(lines(again).some((c) => c.startsWith('az acr build'))).toBe(false);
     expect(lines(again).some((c) => c.startsWith('az keyvault secret set'))).toBe(false);
+    expect(lines(again).some((c) => c.startsWith('az acr repository show-tags --name acrmcpcdev'))).toBe(true);
     expect(again.stdout).toContain(`mcp-continuity:${tag} is already in the registry`);
     expect(world.state().revision).toBe(1);
     expect(world.state().secret).toBe(secret);

@@ -38,9 +38,11 @@ module.exports = function fake(tool) {
       state.secret = fs.readFileSync(option('--file'), 'utf8');
       return save();
     }
+    if (has('acr', 'repository', 'list')) return out(JSON.stringify([...new Set(state.tags.map((t) => t.split(':')[0]))]));
     if (has('acr', 'repository', 'show-tags')) {
-      if (state.tags.length === 0) exit(1, `ERROR: repository ${option('--repository')} is not found.`);
-      return out(JSON.stringify(state.tags.map((t) => t.split(':')[1])));
+      const tags = state.tags.filter((t) => t.startsWith(`${option('--repository')}:`));
+      if (tags.length === 0) exit(1, `ERROR: repository ${option('--repository')} is not found.`);
+      return out(JSON.stringify(tags.map((t) => t.split(':')[1])));
     }
     if (has('acr', 'build')) {
       const context = argv[argv.length - 1];
