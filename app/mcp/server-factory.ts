@@ -4,18 +4,29 @@ import { TOOL_MODULES, TOOLSETS, type SessionContext } from '../tools/index.js';
 
 export const SERVER_INFO = { name: 'mcp-continuity', version: '0.1.0' } as const;
 
-export function createSessionServer(session: SessionContext): McpServer {
-  const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
-  for (const module of TOOL_MODULES) module.register(server, session);
-  // Registered before connect, so a restored session gets its toolsets without a list_changed.
-  for (const descriptor of session.state.toolsets) TOOLSETS.get(descriptor.name)?.register(server, session);
-  return server;
+export interface SessionServer {
+  readonly server: McpServer;
+  /** Names of every tool registered on it so far. */
+  readonly toolNames: ReadonlySet<string>;
 }
 
-/** Registers toolsets present in `next` but not yet on the server (state changed on another replica). */
-export function registerNewToolsets(server: McpServer, session: SessionContext, before: readonly { name: string }[], next: readonly { name: string }[]): void {
-  const known = new Set(before.map((t) => t.name));
-  for (const descriptor of next) {
-    if (!known.has(descriptor.name)) TOOLSETS.get(descriptor.name)?.register(server, session);
-  }
+export function createSessionServer(session: SessionContext): SessionServer {
+  const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
+  // The SDK keeps its tool registry private; the host needs to know when a call names a tool this copy
+  // has not registered (the session may have enabled a toolset on another replica a moment ago).
+  const toolNames = new Set<string>();
+  const register = server.registerTool.bind(server) as (name: string, ...rest: unknown[]) => unknown;
+  server.registerTool = ((name: string, ...rest: unknown[]) => {
+    toolNames.add(name);
+    return register(name, ...rest);
+  }) as McpServer['registerTool'];
+  for (const module of TOOL_MODULES) module.register(server, session);
+  // Registered before connect, so a restored session gets its toolsets without a list_changed.
+  registerToolsets(server, session, session.toolsets);
+  return { server, toolNames };
+}
+
+/** Registers the named toolsets (unknown names, e.g. from a newer release, are skipped). */
+export function registerToolsets(server: McpServer, session: SessionContext, names: readonly string[]): void {
+  for (const name of names) TOOLSETS.get(name)?.register(server, session);
 }

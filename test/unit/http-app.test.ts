@@ -17,6 +17,7 @@ function build(options: { maxLiveSessions?: number; allowedHosts?: string[] } = 
     replica: { host: 'test', pid: 1 },
     idleTtlMs: 60_000,
     maxTtlMs: 120_000,
+    pendingTtlMs: 60_000,
     maxLiveSessions: options.maxLiveSessions ?? 100,
     liveIdleMs: 60_000,
     maxBodyBytes: 4096,
@@ -44,7 +45,7 @@ describe('routes', () => {
   it('answers /healthz and /readyz with JSON', async () => {
     const { app } = build();
     expect(await (await app.fetch(new Request('http://x/healthz'))).json()).toEqual({ status: 'ok' });
-    expect(await (await app.fetch(new Request('http://x/readyz'))).json()).toMatchObject({ status: 'ready', mode: 'memory', store: { reachable: true }, liveSessions: 0 });
+    expect(await (await app.fetch(new Request('http://x/readyz'))).json()).toMatchObject({ status: 'ready', mode: 'memory', store: { connected: true, channelProven: true }, liveSessions: 0 });
   });
 
   it('answers 404 for unknown paths and 405 for wrong methods, with Allow', async () => {
