@@ -66,6 +66,8 @@ async function synth(environment: string, image: string): Promise<StackPlan> {
   if (result.code !== 0) {
     throw new StepError('synth', `infra/main.ts failed: ${firstLines(result.stderr, 6)}`, 'fix what the message names (an INFRA_* variable or infra/config.ts), then run this again');
   }
+  // Synth's warnings (e.g. a private vault no operator IP may reach) matter before the long steps start.
+  for (const line of result.stderr.split('\n')) if (line.startsWith(`[${environment}] `)) log(`  warning: ${line}`);
   const dir = join(outdir, 'stacks', environment);
   if (!existsSync(join(dir, 'cdk.tf.json'))) {
     throw new StepError('synth', `there is no stack "${environment}"`, 'use one of the environments in infra/config.ts (ENVIRONMENTS), e.g. `npm run deploy -- dev`', 2);
@@ -91,9 +93,14 @@ async function deploy(environment: string): Promise<void> {
   await terraform(plan, env, 'provision base', ['apply', '-input=false', '-auto-approve', ...plan.baseTargets.map((t) => `-target=${t}`)],
     'read the Terraform error above. "AuthorizationFailed" on a role assignment means your account may not assign roles: you need Owner, or Contributor plus Role Based Access Control Administrator. Every apply is idempotent: run this again once fixed');
 
-  step(`Making sure Key Vault ${plan.keyVault} holds the API keys`);
-  const created = await ensureApiKey({ vault: plan.keyVault, forbiddenRetryMs: seconds('DEPLOY_SECRET_TIMEOUT', 300), retryIntervalMs: seconds('DEPLOY_SECRET_INTERVAL', 10), log });
-  log(created ? `  created one key; show it with: ${showKeyCommand(plan.keyVault)}` : '  the secret exists; left as it is');
+  step('Making sure Key Vault holds the API keys');
+  if (plan.apiKeysSecret === undefined) {
+    log(`  auth mode "${plan.authMode}" reads no API keys: nothing to do`);
+  } else {
+    const secret = plan.apiKeysSecret;
+    const created = await ensureApiKey({ vault: plan.keyVault, secret, forbiddenRetryMs: seconds('DEPLOY_SECRET_TIMEOUT', 300), retryIntervalMs: seconds('DEPLOY_SECRET_INTERVAL', 10), log });
+    log(created ? `  created ${secret} in ${plan.keyVault} with one key; show it with: ${showKeyCommand(plan.keyVault, secret)}` : `  ${secret} exists in ${plan.keyVault}; left as it is`);
+  }
 
   step(`Building the image ${image} in registry ${plan.registry}`);
   // List repositories first: an empty registry is then a plain [] rather than an error text to interpret.
@@ -147,7 +154,7 @@ async function deploy(environment: string): Promise<void> {
     throw new StepError('wait for readiness', `revision ${revision} did not answer 200 on /readyz within ${timeoutMs / 1000} s (last: ${(error as Error).message})`,
       `read its logs: az containerapp logs show -g ${plan.resourceGroup} -n ${plan.containerApp} --revision ${revision} --tail 100. The deployment is in place; run this again to wait again`);
   }
-  log(`  ready\n\nDeployed ${environment}.\n\n${connectInstructions(endpoint, plan.keyVault)}`);
+  log(`  ready\n\nDeployed ${environment}.\n\n${connectInstructions({ endpoint, vault: plan.keyVault, authMode: plan.authMode, apiKeysSecret: plan.apiKeysSecret })}`);
 }
 
 async function destroy(environment: string, yes: boolean): Promise<void> {

@@ -60,6 +60,11 @@ function dependsOnShape(session: LiveSession, body: unknown): boolean {
   });
 }
 
+/** A JSON-RPC request (not a notification, not a GET stream): what ends a new session's short pending TTL. */
+function isCall(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((m: { method?: unknown; id?: unknown } | null) => typeof m?.method === 'string' && m.id !== undefined);
+}
+
 const retryLater = (what: string) => new HttpError(503, RPC.serverError, `${what}: retry shortly`, { 'retry-after': '1' });
 
 export class SessionHost {
@@ -219,7 +224,8 @@ export class SessionHost {
     }
     const session = await pending;
     if (session) return session;
-    const inGrace = this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs;
+    // Never connected yet (its connection string is still on its way): the session may well exist, however long that takes.
+    const inGrace = this.#o.store.health().waitingFor !== undefined || (this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs);
     throw inGrace ? retryLater('Session store unavailable') : sessionNotFound();
   }
 
@@ -268,7 +274,7 @@ export class SessionHost {
 
   /** Extends the record's TTL at most once per touch interval, off the request path. */
   #keepAlive(session: LiveSession, body: unknown): void {
-    if (session.awaitingFirstCall && (body as { method?: unknown } | undefined)?.method !== 'notifications/initialized') {
+    if (session.awaitingFirstCall && isCall(body)) {
       // The first real call: from now on the session gets the full idle lifetime.
       session.awaitingFirstCall = false;
       session.lastTouched = 0;

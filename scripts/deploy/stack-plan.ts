@@ -4,6 +4,11 @@ import { join } from 'node:path';
 
 type Resources = Record<string, Record<string, { name?: string; scope?: string }>>;
 
+interface AppBody {
+  template?: { container?: Array<{ image?: string; env?: Array<{ name: string; value?: string; secret_name?: string }> }> };
+  secret?: Array<{ name: string; key_vault_secret_id?: string }>;
+}
+
 export interface StackPlan {
   readonly dir: string;
   readonly resourceGroup: string;
@@ -12,6 +17,10 @@ export interface StackPlan {
   readonly containerApp: string;
   /** The image the Container App is synthesized with, as Terraform sees it (with the registry interpolation). */
   readonly image: string;
+  /** The app's `AUTH_MODE` (`none` when the stack sets none). */
+  readonly authMode: string;
+  /** Key mode: the vault secret the app's `MCP_API_KEYS` references, which must exist before the app. */
+  readonly apiKeysSecret: string | undefined;
   /**
    * `-target` addresses of the base: resource group, identity, registry, Key Vault and the role
    * assignments on the registry and the vault. Terraform adds their dependencies; Redis (slow) and the
@@ -40,7 +49,11 @@ export function readStackPlan(dir: string): StackPlan {
   const roles = Object.entries(resources.azurerm_role_assignment ?? {})
     .filter(([, body]) => body.scope !== undefined && wholeScopes.has(body.scope))
     .map(([id]) => `azurerm_role_assignment.${id}`);
-  const container = (app.body as { template?: { container?: Array<{ image?: string }> } }).template?.container?.[0];
+  const body = app.body as AppBody;
+  const container = body.template?.container?.[0];
+  const env = (name: string) => container?.env?.find((e) => e.name === name);
+  // MCP_API_KEYS -> the app secret it names -> the Key Vault secret that one references.
+  const keysRef = body.secret?.find((secret) => secret.name === env('MCP_API_KEYS')?.secret_name)?.key_vault_secret_id;
   return {
     dir,
     resourceGroup: group.name,
@@ -48,6 +61,8 @@ export function readStackPlan(dir: string): StackPlan {
     keyVault: vault.name,
     containerApp: app.name,
     image: container?.image ?? '',
+    authMode: env('AUTH_MODE')?.value ?? 'none',
+    apiKeysSecret: keysRef ? /secrets\/([^/]+)\/?$/.exec(keysRef)?.[1] : undefined,
     baseTargets: [group.address, identity.address, registry.address, vault.address, ...roles],
   };
 }

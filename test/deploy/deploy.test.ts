@@ -86,6 +86,16 @@ describe('npm run deploy -- dev', () => {
   });
 });
 
+describe('npm run deploy -- dev with INFRA_AUTH=none', () => {
+  it('touches no API-keys secret and prints a client config without a key', async () => {
+    const result = await world.run(['deploy', 'dev'], { env: { INFRA_AUTH: 'none' } });
+    expect(result.code).toBe(0);
+    expect(lines(result).some((c) => c.startsWith('az keyvault'))).toBe(false);
+    expect(result.stdout).toContain('auth mode "none" reads no API keys');
+    expect(result.stdout).not.toContain('Authorization');
+  });
+});
+
 describe('npm run destroy -- dev', () => {
   it('with --yes destroys without a prompt (-auto-approve)', async () => {
     const result = await world.run(['destroy', 'dev', '--yes']);
