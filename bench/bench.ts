@@ -1,10 +1,10 @@
 // `npm run bench`: what continuity costs — memory vs Redis vs a naive load-and-save-per-request server, one run.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
-import { TestRedis } from '../test/support/redis.js';
+import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { streams } from './streams-bench.js';
@@ -147,6 +147,33 @@ async function startup(mode: Mode, redis: TestRedis): Promise<number> {
   return percentiles(times).p50;
 }
 
+/** Start-up of what the image runs: `node dist/app/main.js` (built first), memory mode, spawn to listening. */
+async function startupCompiled(): Promise<number | undefined> {
+  const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) {
+    log(`build failed, compiled start-up skipped: ${build.stdout.slice(0, 300)}`);
+    return undefined;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, ['dist/app/main.js'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('mcp-continuity listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`compiled server exited with ${code} before listening`)));
+    });
+    times.push(performance.now() - started);
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+  }
+  return percentiles(times).p50;
+}
+
 function heap(redis: TestRedis | undefined): { bytesPerSession: number; sessions: number } {
   const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/heap-probe.ts'], {
     cwd: ROOT,
@@ -161,7 +188,9 @@ function heap(redis: TestRedis | undefined): { bytesPerSession: number; sessions
 function synth(): number | undefined {
   if (flags['skip-synth']) return undefined;
   const started = performance.now();
-  const run = spawnSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  // The stack has no default image; any explicit one times the same synth.
+  const env = { ...process.env, INFRA_IMAGE: process.env.INFRA_IMAGE || 'mcp-continuity:bench' };
+  const run = spawnSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (run.status !== 0) {
     log(`npm run synth failed: ${run.stderr.slice(0, 300)}`);
     return undefined;
@@ -198,7 +227,7 @@ async function main(): Promise<void> {
       restore: restoreFigures,
       heartbeatCommandsPerSecond: heartbeatPerSecond,
       streams: streamFigures,
-      startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis) },
+      startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis), compiled: await startupCompiled() },
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),
     };
