@@ -10,7 +10,9 @@ import type { SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
+import { EventLog } from './event-log.js';
 import { ShapeCache } from './shape-cache.js';
+import { StreamHub } from './streams.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -24,10 +26,16 @@ export interface SessionHostOptions {
   readonly pendingTtlMs: number;
   /** Most sessions live in this process at once. */
   readonly maxLiveSessions: number;
+  /** Most live sessions one principal may hold on this replica (with authentication on). Default 100. */
+  readonly maxSessionsPerPrincipal?: number;
   /** A live session idle this long leaves memory (its record stays). */
   readonly liveIdleMs: number;
   /** Largest POST body accepted. */
   readonly maxBodyBytes: number;
+  /** The `retry:` hint on SSE streams: how long a client waits before reconnecting one. Default 1 s. */
+  readonly sseRetryMs?: number;
+  /** Comment lines on idle GET streams. Default 15 s. */
+  readonly sseKeepAliveMs?: number;
   /** `sse` (default) streams each response; `json` answers plain JSON. */
   readonly responseMode?: ResponseMode;
   /** Least time between TTL extensions of one record. Default: a tenth of the idle TTL, at most 60 s. */
@@ -72,6 +80,8 @@ export class SessionHost {
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #shapes: ShapeCache;
+  readonly #events: EventLog;
+  readonly #streams: StreamHub;
   readonly #restoring = new Map<string, Promise<LiveSession | undefined>>();
   /** Changes announced for sessions being restored: applied when the restore lands. */
   readonly #announcedWhileRestoring = new Map<string, number | 'deleted'>();
@@ -84,9 +94,11 @@ export class SessionHost {
   #restoreMisses = 0;
 
   constructor(options: SessionHostOptions) {
-    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, ...options };
+    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
     this.#shapes = new ShapeCache(options.store);
+    this.#events = new EventLog(options.store, options.logger);
+    this.#streams = new StreamHub({ store: options.store, log: this.#events, logger: options.logger, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,
@@ -98,6 +110,8 @@ export class SessionHost {
     });
     this.#sessionHost = {
       store: options.store,
+      events: this.#events,
+      retryMs: this.#o.sseRetryMs,
       replica: options.replica,
       responseMode: this.#o.responseMode,
       ttlMs: (s) => recordTtlMs(s.maxExpiresAt, this.#o.idleTtlMs, this.#now()),
@@ -142,6 +156,11 @@ export class SessionHost {
   }
 
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
+    // New sessions are refused before existing ones would be evicted (allkeys-lru) or crowded out here.
+    if (this.#o.store.health().nearlyFull) throw new HttpError(503, RPC.serverError, 'The session store is nearly full: no new sessions for now, retry later', { 'retry-after': '30' });
+    if (owner !== undefined && this.#liveOf(owner) >= this.#o.maxSessionsPerPrincipal) {
+      throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${this.#o.maxSessionsPerPrincipal}): end one with DELETE, or retry later`, { 'retry-after': '60' });
+    }
     let hello: ClientHello;
     try {
       hello = helloFromInitialize(body.params);
@@ -201,10 +220,18 @@ export class SessionHost {
     this.#live.get(id);
     this.#keepAlive(session, body);
     session.lastUsed = this.#now();
+    // GET streams are served from the session's event log, so they work on any replica.
+    if (request.method === 'GET') return this.#streams.open(session, request);
     const response = await session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
     // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
     if (response.status === 404 && session.closed) throw retryLater('Session was closing on this replica');
     return response;
+  }
+
+  #liveOf(owner: string): number {
+    let n = 0;
+    for (const s of this.#live.values()) if (s.principal === owner) n++;
+    return n;
   }
 
   /** Why a live session has expired, if it has (the record expires at the same moment in the store). */
@@ -338,11 +365,13 @@ export class SessionHost {
   #drop(session: LiveSession, why: string, level: 'info' | 'debug' = 'info'): void {
     if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
+    this.#streams.closeSession(session.id);
     void session.close();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
     this.#live.delete(session.id);
+    this.#streams.closeSession(session.id);
     try {
       await this.#o.store.delete(session.id);
     } catch (error) {
@@ -369,6 +398,8 @@ export class SessionHost {
     this.#live.stop();
     const sessions = [...this.#live.values()];
     this.#live.clear();
+    this.#streams.closeAll();
     await Promise.all(sessions.map((s) => s.close()));
+    await this.#events.flush().catch(() => undefined);
   }
 }

@@ -6,6 +6,8 @@ import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey,
 import { RedisConnection } from './redis-connection.js';
 import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
+import type { EventBatch, LoggedEvent } from './events.js';
+import { appendEvents, eventsKey, readEvents } from './redis-events.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -26,6 +28,10 @@ export interface RedisStoreOptions {
   readonly onAuthFailure?: () => void;
   /** Says what the store waits for before its first connection, for `/readyz`. Default "redis". */
   readonly describeWait?: () => string;
+  /** Share of `maxmemory` above which the store reports itself nearly full. Default 0.9. */
+  readonly nearlyFullRatio?: number;
+  /** How often the memory use is read (`INFO memory`). Default 5 s. */
+  readonly memoryCheckMs?: number;
 }
 
 /** Replies that mean "Redis is there but will not take this now": retry later, nothing was written. */
@@ -47,6 +53,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #invalidateListeners = new Set<InvalidateListener>();
   readonly #suspectListeners = new Set<() => void>();
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
@@ -81,6 +88,9 @@ export class RedisSessionStore implements SessionStore {
       heartbeatChannel: `${this.#prefix}heartbeat:${this.#origin}`,
       heartbeatMs,
       suspectAfterMs: this.#o.suspectAfterMs ?? heartbeatMs * 3,
+      memoryCheckMs: this.#o.memoryCheckMs ?? 5000,
+      nearlyFullRatio: this.#o.nearlyFullRatio ?? 0.9,
+      onStatus: this.#onStatus,
       onReady: (where) => {
         if (this.#conn !== conn) return;
         if (this.#down) this.#onStatus({ level: 'info', message: `redis ready at ${where}` });
@@ -139,6 +149,24 @@ export class RedisSessionStore implements SessionStore {
     return `${this.#prefix}session:{${id}}`;
   }
 
+  /** The session's SSE event log: a Redis stream in the session's hash slot. */
+  eventsKey(id: string): string {
+    return eventsKey(this.#prefix, id);
+  }
+
+  async appendEvents(batches: readonly EventBatch[]): Promise<void> {
+    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin }, batches);
+  }
+
+  async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
+    return readEvents(this.#client, this.eventsKey(id), after);
+  }
+
+  onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
+    this.#appendedListeners.add(listener);
+    return () => this.#appendedListeners.delete(listener);
+  }
+
   async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
     if (ttlMs <= 0) return false;
     return (await this.#write(CREATE, shape.id, [encodeShape(shape), Math.ceil(ttlMs)], 'saved'))[0] === 1;
@@ -186,7 +214,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     // Announce only a delete that removed something: a DELETE for an unknown id must not fan out.
-    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 1, this.key(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
+    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 2, this.key(id), this.eventsKey(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
   }
 
   async dataGet(id: string, key: string): Promise<DataValue | undefined> {
@@ -241,7 +269,7 @@ export class RedisSessionStore implements SessionStore {
   health(): StoreHealth {
     const conn = this.#conn;
     const waitingFor = this.#everReady ? undefined : (this.#o.describeWait?.() ?? 'redis');
-    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, ...(waitingFor ? { waitingFor } : {}) };
+    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, nearlyFull: conn?.nearlyFull ?? false, ...(waitingFor ? { waitingFor } : {}) };
   }
 
   async close(): Promise<void> {
@@ -249,8 +277,13 @@ export class RedisSessionStore implements SessionStore {
     await this.#conn?.close();
   }
 
-  /** Message: "shape <id> <origin> <rev>" or "deleted <id> <origin>". */
+  /** Message: "shape <id> <origin> <rev>", "deleted <id> <origin>" or "appended <origin> <id>…". */
   #announcement(message: string): void {
+    if (message.startsWith('appended ')) {
+      const ids = message.split(' ').slice(2);
+      for (const listener of this.#appendedListeners) listener(ids);
+      return;
+    }
     const [kind, id, origin, rev] = message.split(' ');
     if (!id) return;
     let change: Parameters<InvalidateListener>[1];

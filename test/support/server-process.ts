@@ -52,7 +52,8 @@ export class ServerProcess {
     if (this.#child) throw new Error('server is already running');
     const child = spawn(process.execPath, ['--import', 'tsx', this.entry], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'debug', ...this.env },
+      // No ingress to wait for here: a SIGTERM drains without the delay unless a test sets DRAIN_DELAY.
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(this.port), LOG_LEVEL: 'debug', DRAIN_DELAY: '0', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
