@@ -1,5 +1,5 @@
 // Entry point: read the environment, start the server, stop gracefully on SIGTERM/SIGINT.
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, isLoopbackHost, loadConfig } from './config.js';
 import { createLogger, startServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -20,6 +20,9 @@ async function main(): Promise<void> {
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     process.exit(1);
+  }
+  if (config.auth.mode === 'none' && !isLoopbackHost(config.host)) {
+    logger.warn({ host: config.host }, 'AUTH_MODE=none on a non-loopback interface: anyone who can reach this port can use every tool; set AUTH_MODE=key or oauth');
   }
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping: closing sessions (records kept)');

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
 import { resolveRedisSource, type SecretReaderFactory } from './secrets.js';
@@ -71,8 +72,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxBodyBytes: config.maxBodyBytes,
     responseMode: config.responseMode,
   });
-  const app = createApp({ host, store, allowedHosts: config.allowedHosts, logger });
-  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes, logger });
+  const app = createApp({
+    host,
+    store,
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+    authenticator: createAuthenticator({ auth: config.auth, publicUrl: config.publicUrl, logger }),
+    sessionCreateRate: config.sessionCreateRate,
+    logger,
+  });
+  const server = createNodeServer(app, { logger, requestTimeoutMs: config.requestBodyTimeoutMs, trustProxy: config.trustProxy });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -80,7 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = server.address() as AddressInfo;
   const printable = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${printable}:${address.port}/mcp`;
-  logger.info({ mode: store.kind, url, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
+  logger.info({ mode: store.kind, url, auth: config.auth.mode, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
 
   let closing: Promise<void> | undefined;
   return {
