@@ -14,15 +14,15 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config);
+  if (config.auth.mode === 'none' && !isLoopbackHost(config.host)) {
+    logger.warn({ host: config.host }, 'AUTH_MODE=none on a non-loopback interface: anyone who can reach this port can use every tool; set AUTH_MODE=key or oauth');
+  }
   let running;
   try {
     running = await startServer(config, { logger });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     process.exit(1);
-  }
-  if (config.auth.mode === 'none' && !isLoopbackHost(config.host)) {
-    logger.warn({ host: config.host }, 'AUTH_MODE=none on a non-loopback interface: anyone who can reach this port can use every tool; set AUTH_MODE=key or oauth');
   }
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping: closing sessions (records kept)');
