@@ -4,10 +4,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
-import { TestRedis } from '../test/support/redis.js';
+import { createAuthenticator } from '../app/http/auth.js';
+import { TestIssuer } from '../test/auth/issuer.js';
+import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
-import { callTool, closedLoop, openSession, percentiles, pool } from './workload.js';
+import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({
@@ -19,6 +21,7 @@ const { values: flags } = parseArgs({
     sample: { type: 'string', default: process.env.BENCH_RESTORE_SAMPLE ?? '200' },
     out: { type: 'string', default: process.env.BENCH_OUT ?? 'bench/results/latest.json' },
     'skip-synth': { type: 'boolean', default: false },
+    'auth-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -33,6 +36,7 @@ const log = (line: string) => console.log(`bench: ${line}`);
 function serverEnv(mode: Mode, redis: TestRedis): Record<string, string> {
   return {
     MCP_RESPONSE_MODE: 'json',
+    SESSION_CREATE_RATE: 'off', // one client address opens every session here
     LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
     SESSION_KEY_PREFIX: `bench-${mode}:`,
     ...(mode === 'memory' ? {} : { REDIS_URL: redis.url }),
@@ -150,7 +154,97 @@ function synth(): number | undefined {
   return performance.now() - started;
 }
 
+type AuthMode = 'none' | 'key' | 'oauth';
+const BENCH_KEY = 'bench0123456789abcdef0123456789ab';
+
+/**
+ * Runs `task` with an Authorization header on every fetch: workload.ts speaks raw JSON-RPC without auth,
+ * and this keeps its API unchanged for one section.
+ */
+async function withBearer<T>(token: string | undefined, task: () => Promise<T>): Promise<T> {
+  if (token === undefined) return task();
+  const plain = globalThis.fetch;
+  globalThis.fetch = (input, init) => plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+  try {
+    return await task();
+  } finally {
+    globalThis.fetch = plain;
+  }
+}
+
+/** Warm-path throughput of one memory-mode server per auth mode; OAuth validates every request (JWKS cached). */
+type AuthLoad = LoadResult & { readonly serverCpuMsPerRequest: number };
+
+async function authWarm(mode: AuthMode, issuer: TestIssuer, oauthToken: string): Promise<AuthLoad> {
+  const port = await freePort();
+  const env: Record<string, string> = { MCP_RESPONSE_MODE: 'json', SESSION_CREATE_RATE: 'off', LOG_LEVEL: 'info', AUTH_MODE: mode };
+  if (mode === 'key') env.MCP_API_KEYS = `bench:${BENCH_KEY}`;
+  if (mode === 'oauth') Object.assign(env, { OAUTH_ISSUER: issuer.issuer, OAUTH_AUDIENCE: 'bench-api', OAUTH_JWKS_URL: issuer.jwksUrl, MCP_PUBLIC_URL: `http://127.0.0.1:${port}/mcp` });
+  const server = await ServerProcess.start({ env, port });
+  try {
+    return await withBearer(mode === 'none' ? undefined : mode === 'key' ? BENCH_KEY : oauthToken, async () => {
+      const ids = await pool(Array.from({ length: K }), 10, () => openSession(server.url));
+      await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
+      await closedLoop(server.url, ids, Math.min(2000, MS / 2));
+      const cpuBefore = cpuSeconds(server.pid);
+      const load = await closedLoop(server.url, ids, MS);
+      // Server CPU per request shows the auth cost even when other load on the machine skews throughput.
+      const serverCpuMsPerRequest = ((cpuSeconds(server.pid) - cpuBefore) * 1000) / load.requests;
+      log(`auth ${mode}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, server CPU ${serverCpuMsPerRequest.toFixed(3)} ms/request, ${load.errors} errors`);
+      return { ...load, serverCpuMsPerRequest };
+    });
+  } finally {
+    await server.kill('SIGKILL');
+  }
+}
+
+/** The auth check alone, in process: what each request pays on top of the no-auth path. */
+async function authCheckMicros(issuer: TestIssuer, token: string): Promise<Record<'key' | 'oauth', number>> {
+  const logger = (await import('pino')).pino({ level: 'silent' });
+  const key = createAuthenticator({ auth: { mode: 'key', keys: [{ id: 'old', key: `old${BENCH_KEY}` }, { id: 'bench', key: BENCH_KEY }] }, publicUrl: undefined, logger });
+  const oauth = createAuthenticator({
+    auth: { mode: 'oauth', issuer: issuer.issuer, audience: ['bench-api'], jwksUrl: issuer.jwksUrl, requiredScopes: [], rolesAsScopes: false },
+    publicUrl: 'http://127.0.0.1/mcp',
+    logger,
+  });
+  const time = async (auth: typeof key, bearer: string) => {
+    const request = new Request('http://127.0.0.1/mcp', { headers: { authorization: `Bearer ${bearer}` } });
+    for (let i = 0; i < 500; i++) if (!(await auth.authenticate(request)).ok) throw new Error(`${auth.mode} check refused the bench credential`);
+    const n = 5000;
+    const started = performance.now();
+    for (let i = 0; i < n; i++) await auth.authenticate(request);
+    return ((performance.now() - started) * 1000) / n;
+  };
+  return { key: await time(key, BENCH_KEY), oauth: await time(oauth, token) };
+}
+
+async function authCost(): Promise<Record<string, unknown>> {
+  const issuer = await TestIssuer.start();
+  try {
+    const token = await issuer.token('bench-api', {}, { expiresIn: '2h' });
+    const rounds: Record<AuthMode, AuthLoad[]> = { none: [], key: [], oauth: [] };
+    for (let round = 1; round <= ROUNDS; round++) for (const mode of ['none', 'key', 'oauth'] as const) rounds[mode].push(await authWarm(mode, issuer, token));
+    const median = (list: AuthLoad[]) => [...list].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(list.length / 2)] as AuthLoad;
+    const [none, key, oauth] = [median(rounds.none), median(rounds.key), median(rounds.oauth)];
+    const cpu = (mode: AuthMode) => [...rounds[mode].map((r) => r.serverCpuMsPerRequest)].sort((a, b) => a - b)[Math.floor(ROUNDS / 2)] as number;
+    const cpuOf = { none: cpu('none'), key: cpu('key'), oauth: cpu('oauth') };
+    const ratio = (x: AuthLoad) => ({ throughput: x.perSecond / none.perSecond, p50: x.p50 / none.p50, serverCpuPerRequest: cpuOf[x === key ? 'key' : 'oauth'] / cpuOf.none });
+    const show = (x: AuthLoad) => `${ratio(x).throughput.toFixed(3)}x throughput, ${ratio(x).serverCpuPerRequest.toFixed(3)}x server CPU per request`;
+    log(`auth cost vs no auth (median round): key ${show(key)}; oauth ${show(oauth)}; JWKS fetched ${issuer.jwksFetches}x`);
+    const check = await authCheckMicros(issuer, token);
+    log(`one auth check in process: key ${check.key.toFixed(1)} µs, oauth (cached JWKS, RS256) ${check.oauth.toFixed(1)} µs; a warm request costs ${(cpuOf.none * 1000).toFixed(0)} µs of server CPU`);
+    return { none, key, oauth, serverCpuMsPerRequest: cpuOf, ratioToNone: { key: ratio(key), oauth: ratio(oauth) }, authCheckMicros: check, jwksFetches: issuer.jwksFetches };
+  } finally {
+    await issuer.close();
+  }
+}
+
 async function main(): Promise<void> {
+  if (flags['auth-only']) {
+    log(`auth cost only: ${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode, memory mode, MCP_RESPONSE_MODE=json`);
+    console.log(JSON.stringify(await authCost(), null, 2));
+    return;
+  }
   const redis = await TestRedis.start();
   const probe = redis.client();
   try {
@@ -172,9 +266,11 @@ async function main(): Promise<void> {
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),
     };
+    log('auth cost per request');
+    const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

@@ -15,6 +15,11 @@ export interface NodeServerOptions {
 
 const BAD_HOST = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: invalid Host header or request target' }, id: null });
 
+const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
 export function createNodeServer(app: App, options: NodeServerOptions): Server {
   const { logger, requestTimeoutMs } = options;
   const server = createServer(
@@ -39,9 +44,8 @@ export function createNodeServer(app: App, options: NodeServerOptions): Server {
   // A trickled body cut by the timeout, or a client that hangs up, is routine: debug, never a stack trace.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     logger.debug({ code: error.code }, 'connection closed before its request was complete');
-    if (socket.writable && socket.bytesWritten === 0) {
-      socket.write(error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    }
+    // What node answers when nobody listens for clientError; we only change the log level.
+    if (socket.writable && socket.bytesWritten === 0) socket.write(`HTTP/1.1 ${CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
     socket.destroy();
   });
   return server;
