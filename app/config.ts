@@ -16,6 +16,9 @@ export const ENV = {
   maxLiveSessions: 'MAX_LIVE_SESSIONS',
   liveIdle: 'LIVE_SESSION_IDLE',
   restoreTimeout: 'RESTORE_TIMEOUT',
+  commandTimeout: 'REDIS_COMMAND_TIMEOUT',
+  heartbeat: 'REDIS_HEARTBEAT',
+  pendingTtl: 'SESSION_PENDING_TTL',
   keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
   maxBodyBytes: 'MAX_BODY_BYTES',
   responseMode: 'MCP_RESPONSE_MODE',
@@ -101,8 +104,12 @@ export interface Config {
   readonly maxLiveSessions: number;
   /** A live session unused this long is evicted from memory (its record stays in Redis). */
   readonly liveIdleMs: number;
-  /** How long a restore waits for Redis before answering 404. */
-  readonly restoreTimeoutMs: number;
+  /** Upper bound of any one Redis command (restore, data read or write); a hung Redis costs this, never more. */
+  readonly commandTimeoutMs: number;
+  /** Heartbeat period of the invalidation channel; cached shapes are trusted for three of them. */
+  readonly heartbeatMs: number;
+  /** Lifetime of a record whose session has made no call since initialize. */
+  readonly pendingTtlMs: number;
   /** Largest accepted request body in bytes. */
   readonly maxBodyBytes: number;
   /** `sse` streams each response (default); `json` answers plain JSON bodies. */
@@ -283,7 +290,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxTtlMs,
     maxLiveSessions: parseInteger(ENV.maxLiveSessions, get(ENV.maxLiveSessions) ?? '2000', 1, 10_000_000),
     liveIdleMs: duration(ENV.liveIdle, '30m'),
-    restoreTimeoutMs: duration(ENV.restoreTimeout, '2s'),
+    // RESTORE_TIMEOUT is the name this had before data operations used it too.
+    commandTimeoutMs: duration(ENV.commandTimeout, get(ENV.restoreTimeout) ?? '2s'),
+    heartbeatMs: duration(ENV.heartbeat, '1s'),
+    pendingTtlMs: duration(ENV.pendingTtl, '5m'),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     responseMode,
     logLevel: logLevel as LogLevel,

@@ -49,10 +49,11 @@ async function openStore(config: Config, logger: Logger, secretReader: SecretRea
   const store = new RedisSessionStore({
     target,
     keyPrefix: config.keyPrefix,
-    commandTimeoutMs: config.restoreTimeoutMs,
+    commandTimeoutMs: config.commandTimeoutMs,
+    heartbeatMs: config.heartbeatMs,
     onStatus: ({ level, message }) => logger[level](message),
   });
-  if (!(await store.waitUntilReady(Math.min(config.restoreTimeoutMs, 3000)))) {
+  if (!(await store.waitUntilReady(Math.min(config.commandTimeoutMs, 3000)))) {
     logger.warn('Redis is not reachable yet; serving anyway, sessions are saved once it is');
   }
   return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix } };
@@ -67,6 +68,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     replica: { host: config.replicaName ?? hostname(), pid: process.pid },
     idleTtlMs: config.idleTtlMs,
     maxTtlMs: config.maxTtlMs,
+    pendingTtlMs: config.pendingTtlMs,
     maxLiveSessions: config.maxLiveSessions,
     liveIdleMs: config.liveIdleMs,
     maxBodyBytes: config.maxBodyBytes,

@@ -9,7 +9,7 @@ import { TestIssuer } from '../test/auth/issuer.js';
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
-import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult } from './workload.js';
+import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({
@@ -64,20 +64,20 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-type Warm = Figures['warm'][Mode];
+type Warm = Figures['warm']['data'][Mode];
 
-async function warm(mode: Mode, redis: TestRedis, probe: Redis): Promise<Warm> {
+async function warm(mode: Mode, call: WarmCall, redis: TestRedis, probe: Redis): Promise<Warm> {
   const server = await start(mode, redis);
   try {
     const ids = await pool(Array.from({ length: K }), 10, () => openSession(server.url));
     await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
-    await closedLoop(server.url, ids, Math.min(2000, MS / 2)); // warm-up: JIT, connections
+    await closedLoop(server.url, ids, Math.min(2000, MS / 2), call); // warm-up: JIT, connections
     const before = await commandCalls(probe);
     const cpuBefore = cpuSeconds(server.pid);
-    const load = await closedLoop(server.url, ids, MS);
+    const load = await closedLoop(server.url, ids, MS, call);
     const serverCpu = (cpuSeconds(server.pid) - cpuBefore) / load.seconds;
     const commands = (await commandCalls(probe)) - before;
-    log(`${mode}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands, server CPU ${Math.round(serverCpu * 100)}%`);
+    log(`${mode} ${call}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands, server CPU ${Math.round(serverCpu * 100)}%`);
     return { ...load, redisCommandsPerRequest: mode === 'memory' ? 0 : commands / load.requests, serverCpu };
   } finally {
     await server.kill('SIGKILL');
@@ -109,14 +109,31 @@ async function restore(redis: TestRedis, probe: Redis): Promise<Figures['restore
   const stormMs = performance.now() - started;
   await storming.kill('SIGKILL');
 
-  const sizes = await Promise.all(ids.slice(0, 200).map(async (id) => Number(await probe.call('MEMORY', 'USAGE', `bench-redis:session:${id}`, 'SAMPLES', '0'))));
-  const rawBytes = await Promise.all(ids.slice(0, 200).map(async (id) => (await probe.strlen(`bench-redis:session:${id}`)) as number));
+  const key = (id: string) => `bench-redis:session:{${id}}`;
+  const sizes = await Promise.all(ids.slice(0, 200).map(async (id) => Number(await probe.call('MEMORY', 'USAGE', key(id), 'SAMPLES', '0'))));
+  const rawBytes = await Promise.all(
+    ids.slice(0, 200).map(async (id) => Object.entries(await probe.hgetall(key(id))).reduce((sum, [f, v]) => sum + Buffer.byteLength(f) + Buffer.byteLength(v), 0)),
+  );
   return {
     restore: percentiles(first),
     warmOnSameReplica: percentiles(second),
     storm: { sessions: STORM, ms: stormMs, served: results.filter((r) => r.status === 'fulfilled').length },
     recordBytes: { memoryUsageMean: mean(sizes), memoryUsageMax: Math.max(...sizes), jsonMean: mean(rawBytes) },
   };
+}
+
+/** Redis commands per second an idle Redis-mode replica sends (the channel heartbeat). */
+async function heartbeat(redis: TestRedis, probe: Redis): Promise<number> {
+  const server = await start('redis', redis);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const before = await commandCalls(probe);
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    return ((await commandCalls(probe)) - before) / ((performance.now() - started) / 1000);
+  } finally {
+    await server.kill('SIGKILL');
+  }
 }
 
 const mean = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) / values.length);
@@ -249,10 +266,15 @@ async function main(): Promise<void> {
   const probe = redis.client();
   try {
     log(`${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode (median round reported), loopback, MCP_RESPONSE_MODE=json, raw fetch JSON-RPC clients`);
-    const rounds: Record<Mode, Warm[]> = { memory: [], redis: [], naive: [] };
-    // Modes take turns, round after round: drift in the machine hits all three alike.
-    for (let round = 1; round <= ROUNDS; round++) for (const mode of ['memory', 'redis', 'naive'] as const) rounds[mode].push(await warm(mode, redis, probe));
-    const warmFigures: Figures['warm'] = { memory: medianRound(rounds.memory), redis: medianRound(rounds.redis), naive: medianRound(rounds.naive) };
+    const warmFigures = {} as Figures['warm'];
+    for (const call of ['no-data', 'data'] as const) {
+      const rounds: Record<Mode, Warm[]> = { memory: [], redis: [], naive: [] };
+      // Modes take turns, round after round: drift in the machine hits all three alike.
+      for (let round = 1; round <= ROUNDS; round++) for (const mode of ['memory', 'redis', 'naive'] as const) rounds[mode].push(await warm(mode, call, redis, probe));
+      warmFigures[call === 'data' ? 'data' : 'noData'] = { memory: medianRound(rounds.memory), redis: medianRound(rounds.redis), naive: medianRound(rounds.naive) };
+    }
+    log('heartbeat cost of an idle replica');
+    const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
     const restoreFigures = await restore(redis, probe);
     log('start-up, heap, synth');
@@ -262,6 +284,7 @@ async function main(): Promise<void> {
       settings: { sessions: K, seconds: MS / 1000, rounds: ROUNDS, storm: STORM, restoreSample: SAMPLE, client: 'raw fetch JSON-RPC (keep-alive), one process' },
       warm: warmFigures,
       restore: restoreFigures,
+      heartbeatCommandsPerSecond: heartbeatPerSecond,
       startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis) },
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),

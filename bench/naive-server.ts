@@ -1,5 +1,6 @@
-// Benchmark reference only: the "load and save the session on every request" design (GET + replay + SET).
-// Built from the same LiveSession and replay pieces as the real server; no live cache, no pub/sub.
+// Benchmark reference only: the "load and save the whole session on every request" design (GET +
+// replay + SET). Built from the same LiveSession and replay pieces as the real server; no live cache,
+// no channel. Each request works on an in-process copy that is written back whole afterwards.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -7,61 +8,67 @@ import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/
 import { Redis } from 'ioredis';
 import { loadConfig } from '../app/config.js';
 import { jsonRpcError } from '../app/http/errors.js';
-import { LiveSession } from '../app/mcp/live-session.js';
-import { decodeRecord, emptyState, encodeRecord, SessionRecordSchema } from '../app/sessions/record.js';
+import { LiveSession, type LiveSessionHost } from '../app/mcp/live-session.js';
+import type { DataValue } from '../app/sessions/data.js';
+import { MemorySessionStore } from '../app/sessions/memory-store.js';
+import { helloFromInitialize, type SessionShape } from '../app/sessions/shape.js';
 
 const config = loadConfig();
 if (!config.redisUrl) throw new Error('the naive reference server needs REDIS_URL');
 const redis = new Redis(config.redisUrl);
-const key = (id: string) => `${config.keyPrefix}session:${id}`;
-const replica = { host: 'naive', pid: process.pid };
+const key = (id: string) => `${config.keyPrefix}naive:${id}`;
 
-async function save(session: LiveSession): Promise<boolean> {
-  const record = session.record();
-  if (!record) return false;
-  await redis.set(key(record.id), encodeRecord(record), 'PX', config.idleTtlMs);
-  return true;
+interface Blob {
+  readonly shape: SessionShape;
+  readonly data: Record<string, DataValue>;
 }
 
-function live(init: Pick<LiveSession, 'id' | 'createdAt' | 'maxExpiresAt' | 'initialize' | 'state' | 'restored'>, onInitialized?: (s: LiveSession) => Promise<void>): LiveSession {
-  return new LiveSession({
-    ...init,
-    replica,
+function live(store: MemorySessionStore, init: ConstructorParameters<typeof LiveSession>[0]): LiveSession {
+  const host: LiveSessionHost = {
+    store,
+    replica: { host: 'naive', pid: process.pid },
     responseMode: config.responseMode,
-    // Saved once at the end of the request, like the designs this stands for.
-    persist: async () => true,
+    ttlMs: () => config.idleTtlMs,
+    ensureStored: async () => {},
     onDeleted: async (s) => void (await redis.del(key(s.id))),
-    ...(onInitialized ? { onInitialized } : {}),
-  });
+    onGone: () => {},
+  };
+  return new LiveSession(init, host);
+}
+
+/** Writes the request's copy back whole: last writer wins, as in the designs this stands for. */
+async function save(store: MemorySessionStore, id: string): Promise<void> {
+  const loaded = await store.load(id);
+  if (loaded.status !== 'found') return;
+  const blob: Blob = { shape: loaded.shape, data: { ...(await store.dataList(id)) } };
+  await redis.set(key(id), JSON.stringify(blob), 'PX', config.idleTtlMs);
 }
 
 async function handle(request: Request): Promise<Response> {
   if (new URL(request.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
   if (request.method !== 'POST') return jsonRpcError(405, -32000, 'POST only in the reference server');
   const body = (await request.json()) as JSONRPCMessage;
+  const store = new MemorySessionStore();
+  let session: LiveSession;
   if (isInitializeRequest(body)) {
     const now = Date.now();
-    const parsed = SessionRecordSchema.shape.initialize.safeParse(body);
-    const session = live(
-      { id: randomUUID(), createdAt: now, maxExpiresAt: now + config.maxTtlMs, initialize: parsed.success ? parsed.data : undefined, state: emptyState(), restored: false },
-      async (s) => void (await save(s)),
-    );
+    session = live(store, { id: randomUUID(), createdAt: now, maxExpiresAt: now + config.maxTtlMs, principal: undefined, from: { kind: 'new', hello: helloFromInitialize(body.params) } });
     await session.connect();
-    const response = await session.transport.handleRequest(request, { parsedBody: body });
-    const text = await response.text();
-    await session.close();
-    return new Response(text, { status: response.status, headers: response.headers });
+  } else {
+    const id = request.headers.get('mcp-session-id') ?? '';
+    const raw = await redis.get(key(id));
+    if (raw === null) return jsonRpcError(404, -32001, 'Session not found');
+    const blob = JSON.parse(raw) as Blob;
+    await store.create(blob.shape, config.idleTtlMs);
+    for (const [k, v] of Object.entries(blob.data)) await store.dataSet(id, k, v, config.idleTtlMs);
+    session = live(store, { id, createdAt: blob.shape.createdAt, maxExpiresAt: blob.shape.maxExpiresAt, principal: undefined, from: { kind: 'stored', shape: blob.shape, rev: 1 } });
+    await session.connect();
+    await session.replayInitialize();
   }
-  const id = request.headers.get('mcp-session-id') ?? '';
-  const raw = await redis.get(key(id));
-  const decoded = raw === null ? undefined : decodeRecord(raw, id);
-  if (!decoded?.ok) return jsonRpcError(404, -32001, 'Session not found');
-  const session = live({ ...decoded.record, restored: true });
-  await session.connect();
-  await session.replayInitialize();
   const response = await session.transport.handleRequest(request, { parsedBody: body });
   const text = await response.text();
-  await save(session);
+  if (isInitializeRequest(body) && session.shape) await store.create(session.shape, config.idleTtlMs);
+  await save(store, session.id);
   await session.close();
   return new Response(text, { status: response.status, headers: response.headers });
 }

@@ -55,8 +55,13 @@ export interface LoadResult {
   readonly p99: number;
 }
 
-/** Every session loops `recall` back to back for `ms`: K requests in flight at all times. */
-export async function closedLoop(url: string, sessions: readonly string[], ms: number): Promise<LoadResult> {
+/** What a warm call touches: `session_info` needs no session data, `recall` reads one key. */
+export type WarmCall = 'no-data' | 'data';
+const CALLS: Record<WarmCall, [string, Record<string, unknown>]> = { 'no-data': ['session_info', {}], data: ['recall', { key: 'k' }] };
+
+/** Every session loops one call back to back for `ms`: K requests in flight at all times. */
+export async function closedLoop(url: string, sessions: readonly string[], ms: number, call: WarmCall = 'data'): Promise<LoadResult> {
+  const [name, args] = CALLS[call];
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
@@ -65,7 +70,7 @@ export async function closedLoop(url: string, sessions: readonly string[], ms: n
     sessions.map(async (id) => {
       while (performance.now() < deadline) {
         try {
-          latencies.push(await callTool(url, id, 'recall', { key: 'k' }));
+          latencies.push(await callTool(url, id, name, args));
         } catch {
           errors++;
         }

@@ -18,7 +18,7 @@ export interface CorpusCase {
   readonly raw?: (ctx: CorpusContext) => Buffer;
   /** The session id the case is about: no write may mention it (and no command at all if never minted). */
   readonly id?: (ctx: CorpusContext) => string;
-  /** A value planted in Redis before the request: at `${prefix}session:<id>` unless `key` says otherwise. */
+  /** A value planted in Redis before the request: at `${prefix}session:{<id>}` unless `key` says otherwise. */
   readonly plant?: { readonly value: string | Record<string, string>; readonly key?: (ctx: CorpusContext, id: string) => string };
   /** Exact status expected; otherwise any 4xx. */
   readonly status?: number;
@@ -35,16 +35,20 @@ export const INITIALIZE = JSON.stringify({
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'corpus', version: '1.0.0' } },
 });
 
-const validRecord = (id: string, patch: Record<string, unknown> = {}) =>
+/** A stored session as the Redis store writes it: a hash of revision and shape JSON. */
+const validShape = (id: string, patch: Record<string, unknown> = {}) =>
   JSON.stringify({
-    v: 1,
+    v: 2,
     id,
     createdAt: Date.now(),
     maxExpiresAt: Date.now() + 3_600_000,
-    initialize: JSON.parse(INITIALIZE),
-    state: { scratchpad: {}, toolsets: [] },
+    protocolVersion: '2025-06-18',
+    capabilities: {},
+    clientInfo: { name: 'corpus', version: '1.0.0' },
+    toolsets: [],
     ...patch,
   });
+const planted = (shape: string, rev = '1') => ({ rev, shape });
 
 /** A raw POST of tools/list with one extra header line, bytes as given. */
 function rawWithHeader(line: Buffer | string) {
@@ -126,20 +130,24 @@ export const CASES: CorpusCase[] = [
   { name: 'a batch of two initializes', body: `[${INITIALIZE},${INITIALIZE}]`, status: 400 },
   { name: 'a body over MAX_BODY_BYTES', body: Buffer.alloc(70 * 1024, 0x20), status: 413 },
   { name: 'an initialize padded over MAX_BODY_BYTES', body: INITIALIZE.replace('{}', `{"x":"${'y'.repeat(70 * 1024)}"}`), status: 413 },
+  { name: 'an initialize whose capabilities are 20 KB (under the body limit)', body: INITIALIZE.replace('{}', `{"x":"${'y'.repeat(20 * 1024)}"}`), status: 400 },
+  { name: 'an initialize whose capabilities are nested 40 deep', body: INITIALIZE.replace('{}', `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`), status: 400 },
+  { name: 'an initialize whose clientInfo is 4 KB', body: INITIALIZE.replace('"name":"corpus"', `"name":"${'n'.repeat(4096)}"`), status: 400 },
+  { name: 'an initialize without clientInfo.version', body: INITIALIZE.replace(',"version":"1.0.0"', ''), status: 400 },
 
-  { name: 'a planted record that is not JSON', id: () => PLANTED[0] as string, headers: withId(PLANTED[0] as string), plant: { value: 'not json at all' }, body: LIST, status: 404 },
-  { name: 'a planted record cut in half', id: () => PLANTED[1] as string, headers: withId(PLANTED[1] as string), plant: { value: validRecord(PLANTED[1] as string).slice(0, 60) }, body: LIST, status: 404 },
-  { name: 'a planted record of version 2', id: () => PLANTED[2] as string, headers: withId(PLANTED[2] as string), plant: { value: validRecord(PLANTED[2] as string, { v: 2 }) }, body: LIST, status: 404 },
-  { name: 'a planted record whose id is another session', id: () => PLANTED[3] as string, headers: withId(PLANTED[3] as string), plant: { value: validRecord(V4) }, body: LIST, status: 404 },
-  { name: 'a planted record without its initialize', id: () => PLANTED[4] as string, headers: withId(PLANTED[4] as string), plant: { value: validRecord(PLANTED[4] as string, { initialize: undefined }) }, body: LIST, status: 404 },
-  { name: 'a planted record past its absolute lifetime', id: () => PLANTED[5] as string, headers: withId(PLANTED[5] as string), plant: { value: validRecord(PLANTED[5] as string, { maxExpiresAt: Date.now() - 1000 }) }, body: LIST, status: 404 },
-  { name: 'a planted record whose scratchpad is a list', id: () => PLANTED[6] as string, headers: withId(PLANTED[6] as string), plant: { value: validRecord(PLANTED[6] as string, { state: { scratchpad: ['x'], toolsets: [] } }) }, body: LIST, status: 404 },
-  { name: 'a planted record that is a Redis hash, not a string', id: () => PLANTED[7] as string, headers: withId(PLANTED[7] as string), plant: { value: { v: '1' } }, body: LIST, status: 404 },
+  { name: 'a planted shape that is not JSON', id: () => PLANTED[0] as string, headers: withId(PLANTED[0] as string), plant: { value: planted('not json at all') }, body: LIST, status: 404 },
+  { name: 'a planted shape cut in half', id: () => PLANTED[1] as string, headers: withId(PLANTED[1] as string), plant: { value: planted(validShape(PLANTED[1] as string).slice(0, 60)) }, body: LIST, status: 404 },
+  { name: 'a planted shape of version 1', id: () => PLANTED[2] as string, headers: withId(PLANTED[2] as string), plant: { value: planted(validShape(PLANTED[2] as string, { v: 1 })) }, body: LIST, status: 404 },
+  { name: 'a planted shape whose id is another session', id: () => PLANTED[3] as string, headers: withId(PLANTED[3] as string), plant: { value: planted(validShape(V4)) }, body: LIST, status: 404 },
+  { name: 'a planted hash without its shape', id: () => PLANTED[4] as string, headers: withId(PLANTED[4] as string), plant: { value: { rev: '1' } }, body: LIST, status: 404 },
+  { name: 'a planted shape past its absolute lifetime', id: () => PLANTED[5] as string, headers: withId(PLANTED[5] as string), plant: { value: planted(validShape(PLANTED[5] as string, { maxExpiresAt: Date.now() - 1000 })) }, body: LIST, status: 404 },
+  { name: 'a planted shape whose toolsets is a string', id: () => PLANTED[6] as string, headers: withId(PLANTED[6] as string), plant: { value: planted(validShape(PLANTED[6] as string, { toolsets: 'math' })) }, body: LIST, status: 404 },
+  { name: 'a planted string where the session hash belongs', id: () => PLANTED[7] as string, headers: withId(PLANTED[7] as string), plant: { value: validShape(PLANTED[7] as string) }, body: LIST, status: 404 },
   {
-    name: 'a valid record planted under a foreign key prefix',
+    name: 'a valid session planted under a foreign key prefix',
     id: () => PLANTED[8] as string,
     headers: withId(PLANTED[8] as string),
-    plant: { value: validRecord(PLANTED[8] as string), key: (_c, id) => `someone-else:session:${id}` },
+    plant: { value: planted(validShape(PLANTED[8] as string)), key: (_c, id) => `someone-else:session:{${id}}` },
     body: LIST,
     status: 404,
   },

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../app/config.js';
 import { startServer, type RunningServer } from '../app/server.js';
-import { isMintedSessionId } from '../app/sessions/record.js';
+import { isMintedSessionId } from '../app/sessions/shape.js';
 import { CASES, INITIALIZE, type CorpusCase, type CorpusContext } from './corpus-cases.js';
 import { TestRedis } from './support/redis.js';
 
@@ -128,7 +128,7 @@ describe('bad-input corpus', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('refuses %s with a 4xx and writes nothing for that id', async (_name, c) => {
     const id = c.id?.(ctx);
     if (c.plant && id) {
-      const key = c.plant.key?.(ctx, id) ?? `${PREFIX}session:${id}`;
+      const key = c.plant.key?.(ctx, id) ?? `${PREFIX}session:{${id}}`;
       if (typeof c.plant.value === 'string') await probe.set(key, c.plant.value);
       else await probe.hset(key, c.plant.value);
     }

@@ -22,7 +22,7 @@ export interface RequestContext {
 
 export interface AppOptions {
   readonly host: McpEndpoint;
-  readonly store: Pick<SessionStore, 'ping' | 'kind'>;
+  readonly store: Pick<SessionStore, 'health' | 'kind'>;
   /** Host names accepted on /mcp; `*` turns the check off (only behind a proxy that checks instead). */
   readonly allowedHosts: readonly string[];
   /** Origins browsers may call /mcp from (scheme://host[:port]); `*` turns the check off. Default: none. */
@@ -83,11 +83,11 @@ export function createApp(options: AppOptions): App {
     }
   }
 
-  async function ready(): Promise<Response> {
-    const reachable = await options.store.ping();
-    // Ready even when Redis is down: live and new sessions still work, and pulling every replica out of
-    // rotation because the shared store is down would turn a degraded service into an outage.
-    return Response.json({ status: reachable ? 'ready' : 'degraded' });
+  function ready(): Response {
+    // From state this replica already has: a probe never waits on Redis. Ready even when Redis is down:
+    // live and new sessions still work, and pulling every replica out of rotation because the shared
+    // store is down would turn a degraded service into an outage. Only the status: nothing for strangers.
+    return Response.json({ status: options.store.health().connected ? 'ready' : 'degraded' });
   }
 
   /** Counters and mode: for operators, so behind the same auth as /mcp (loopback only when auth is off). */
@@ -102,12 +102,12 @@ export function createApp(options: AppOptions): App {
       const who = await auth.authenticate(request);
       if (!who.ok) return who.response;
     }
-    const reachable = await options.store.ping();
+    const health = options.store.health();
     return Response.json({
-      status: reachable ? 'ready' : 'degraded',
+      status: health.connected ? 'ready' : 'degraded',
       mode: options.store.kind,
       auth: auth.mode,
-      store: { reachable },
+      store: health,
       ...options.host.stats,
       ...(limiter ? { sessionCreateLimit: limiter.stats } : {}),
     });

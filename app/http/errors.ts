@@ -4,6 +4,7 @@
 export const RPC = {
   parseError: -32700,
   invalidRequest: -32600,
+  invalidParams: -32602,
   serverError: -32000,
   sessionNotFound: -32001,
   internalError: -32603,

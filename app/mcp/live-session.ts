@@ -1,109 +1,152 @@
-// One session live in this process: its SDK transport and server, its state, and the restore replay.
+// One session live in this process: its SDK transport and server, its cached shape, its data API, and
+// the restore replay.
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpServer, type Transport } from '@modelcontextprotocol/server';
-import type { SessionRecord, SessionState } from '../sessions/record.js';
-import type { ReplicaInfo, SessionContext } from '../tools/index.js';
-import { createSessionServer, registerNewToolsets } from './server-factory.js';
+import { checkEntry, SessionDataError, type DataValue } from '../sessions/data.js';
+import { replayInitialize, type ClientHello, type SessionShape } from '../sessions/shape.js';
+import type { SessionStore } from '../sessions/store.js';
+import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import { createSessionServer, registerToolsets } from './server-factory.js';
 
 export type ResponseMode = 'sse' | 'json';
+
+/** What a live session needs from its host. */
+export interface LiveSessionHost {
+  readonly store: SessionStore;
+  readonly replica: ReplicaInfo;
+  readonly responseMode: ResponseMode;
+  /** Time to live of the session's record from now (sliding idle TTL under the absolute ceiling). */
+  ttlMs(session: LiveSession): number;
+  /** Makes sure the store has the session before its data is touched (it may have been created offline). */
+  ensureStored(session: LiveSession): Promise<void>;
+  /** Called when the client ends the session with DELETE. */
+  onDeleted(session: LiveSession): Promise<void>;
+  /** The store no longer has the session (expired, evicted, lost): it must not carry on here. */
+  onGone(session: LiveSession): void;
+}
 
 export interface LiveSessionInit {
   readonly id: string;
   readonly createdAt: number;
   readonly maxExpiresAt: number;
-  /** The client's initialize request; undefined until a new session's first POST supplies it. */
-  readonly initialize: SessionRecord['initialize'] | undefined;
-  readonly state: SessionState;
-  /** Time of the last state change (see the record's `updatedAt`). */
-  readonly updatedAt?: number | undefined;
-  readonly restored: boolean;
-  readonly replica: ReplicaInfo;
-  readonly responseMode: ResponseMode;
-  /** Saves the session's record; resolves false when the store could not take it. */
-  readonly persist: (session: LiveSession) => Promise<boolean>;
-  /** Called when the SDK accepts a new session's initialize (not on a restore). */
-  readonly onInitialized?: (session: LiveSession) => Promise<void>;
-  /** Called when the client ends the session with DELETE. */
-  readonly onDeleted: (session: LiveSession) => Promise<void>;
+  readonly principal: string | undefined;
+  /** A restored session: its stored shape and revision. A new one: the client's hello (shape follows negotiation). */
+  readonly from: { kind: 'stored'; shape: SessionShape; rev: number } | { kind: 'new'; hello: ClientHello };
+  /** Called when the SDK accepts a new session's initialize. */
+  readonly onInitialized?: (session: LiveSession) => void;
 }
 
 const INTERNAL_URL = 'http://session-restore.internal/mcp';
 const REPLAY_HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
+/** Attempts of a conditional shape write before giving up (each conflict means another replica just wrote). */
+const SHAPE_WRITE_ATTEMPTS = 5;
 
 export class LiveSession implements SessionContext {
   readonly id: string;
   readonly createdAt: number;
   readonly maxExpiresAt: number;
+  readonly principal: string | undefined;
   readonly restored: boolean;
   readonly replica: ReplicaInfo;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly server: McpServer;
-  initialize: SessionRecord['initialize'] | undefined;
-  state: SessionState;
-  updatedAt: number;
-  /** Last request served here; drives LRU and idle eviction. */
+  readonly data: SessionData;
+  /** The cached shape: undefined for a new session until the protocol version is negotiated. */
+  shape: SessionShape | undefined;
+  /** Revision of the cached shape in the store; 0 while the store has never confirmed it. */
+  rev: number;
+  /** Highest revision announced by other replicas; above `rev` means the cache is known to be old. */
+  knownRev = 0;
+  /** The channel could not vouch for the cache at some point: re-read before serving. */
+  unverified = false;
+  /** Last request served here; drives idle expiry. */
   lastUsed = 0;
   /** Last time the record's TTL was extended (or the record written). */
   lastTouched = 0;
-  lastSaveAttempt = 0;
-  /** The record in the store lags this copy (a save failed); save again when possible. */
-  dirty = false;
-  /** Another replica changed the record; reload it before serving the next request. */
-  stale = false;
+  /** Created, but no request but `notifications/initialized` yet: the record has a short TTL. */
+  awaitingFirstCall = false;
   closed = false;
+  readonly #hello: ClientHello;
+  readonly #host: LiveSessionHost;
   #protocolVersion: string | undefined;
-  readonly #persist: LiveSessionInit['persist'];
+  #negotiated: (version: string) => void = () => {};
+  /** Resolves with the protocol version once the SDK has negotiated it. */
+  readonly negotiated: Promise<string>;
 
-  constructor(init: LiveSessionInit) {
+  constructor(init: LiveSessionInit, host: LiveSessionHost) {
     this.id = init.id;
     this.createdAt = init.createdAt;
     this.maxExpiresAt = init.maxExpiresAt;
-    this.restored = init.restored;
-    this.replica = init.replica;
-    this.initialize = init.initialize;
-    this.state = init.state;
-    this.updatedAt = init.updatedAt ?? init.createdAt;
-    this.#persist = init.persist;
-    this.#protocolVersion = init.initialize?.params.protocolVersion;
+    this.principal = init.principal;
+    this.replica = host.replica;
+    this.#host = host;
+    this.restored = init.from.kind === 'stored';
+    this.shape = init.from.kind === 'stored' ? init.from.shape : undefined;
+    this.rev = init.from.kind === 'stored' ? init.from.rev : 0;
+    this.#hello = init.from.kind === 'stored' ? init.from.shape : init.from.hello;
+    this.negotiated = new Promise((resolve) => (this.#negotiated = resolve));
     this.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => init.id,
-      enableJsonResponse: init.responseMode === 'json',
+      enableJsonResponse: host.responseMode === 'json',
       onsessioninitialized: init.onInitialized ? () => init.onInitialized?.(this) : undefined,
-      onsessionclosed: () => init.onDeleted(this),
+      onsessionclosed: () => host.onDeleted(this),
     });
     // Transport.setProtocolVersion is the SDK's public hook for the negotiated version.
     (this.transport as Transport).setProtocolVersion = (version: string) => {
       this.#protocolVersion = version;
+      if (!this.shape) this.shape = { v: 2, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
+      this.#negotiated(version);
     };
     this.server = createSessionServer(this);
+    this.data = this.#dataApi();
+  }
+
+  get toolsets(): readonly string[] {
+    return this.shape?.toolsets ?? [];
+  }
+
+  /** The cached shape must be re-read before it is served. */
+  get suspect(): boolean {
+    return this.unverified || this.knownRev > this.rev;
   }
 
   protocolVersion(): string | undefined {
-    return this.#protocolVersion;
+    return this.#protocolVersion ?? this.shape?.protocolVersion;
   }
 
   clientInfo(): { name: string; version: string } | undefined {
-    const info = this.server.server.getClientVersion() ?? this.initialize?.params.clientInfo;
+    const info = this.server.server.getClientVersion() ?? this.#hello.clientInfo;
     return info ? { name: info.name, version: info.version } : undefined;
   }
 
-  async update(change: (state: SessionState) => void): Promise<{ persisted: boolean }> {
-    change(this.state);
-    this.updatedAt = Math.max(Date.now(), this.updatedAt + 1);
-    return { persisted: await this.#persist(this) };
+  async enableToolset(name: string): Promise<'enabled' | 'already-enabled'> {
+    await this.#host.ensureStored(this);
+    for (let attempt = 0; attempt < SHAPE_WRITE_ATTEMPTS; attempt++) {
+      const current = this.shape;
+      if (!current) throw new Error('session is not initialized');
+      if (current.toolsets.includes(name)) return 'already-enabled';
+      const next = { ...current, toolsets: [...current.toolsets, name] };
+      const result = await this.#host.store.updateShape(next, this.rev, this.#host.ttlMs(this));
+      if (result.status === 'gone') throw new Error('This session has ended or expired; start a new session.');
+      if (result.status === 'written') {
+        this.applyShape(next, result.rev);
+        return 'enabled';
+      }
+      // Another replica changed the shape first: take its version and try again on top of it.
+      this.applyShape(result.current.shape, result.current.rev);
+    }
+    throw new Error('Not saved: the session changed concurrently too often, retry.');
   }
 
-  record(): SessionRecord | undefined {
-    if (!this.initialize) return undefined;
-    return { v: 1, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, updatedAt: this.updatedAt, initialize: this.initialize, state: this.state };
-  }
-
-  /** Takes the state another replica saved, registering any toolset it enabled there. */
-  applyRecord(record: SessionRecord): void {
-    const before = this.state.toolsets;
-    this.state = record.state;
-    this.updatedAt = record.updatedAt ?? record.createdAt;
-    registerNewToolsets(this.server, this, before, record.state.toolsets);
+  /** Takes a shape read from the store (if newer), registering any toolset it adds. */
+  applyShape(shape: SessionShape, rev: number): void {
+    this.unverified = false;
+    if (rev < this.rev) return;
+    const before = this.shape?.toolsets ?? [];
+    this.shape = shape;
+    this.rev = rev;
+    // Registering on a connected server sends one notifications/tools/list_changed per tool added.
+    registerToolsets(this.server, this, shape.toolsets.filter((name) => !before.includes(name)));
   }
 
   async connect(): Promise<void> {
@@ -111,16 +154,17 @@ export class LiveSession implements SessionContext {
   }
 
   /**
-   * Rebuilds the SDK's session state with public APIs only: replay the stored initialize (under a
+   * Rebuilds the SDK's session state with public APIs only: replay the client's initialize (under a
    * private request id, response drained) and then notifications/initialized, as the client did.
    */
   async replayInitialize(): Promise<void> {
-    if (!this.initialize) throw new Error('no initialize request to replay');
-    const initialize = { ...this.initialize, id: `restore-${randomUUID()}` };
-    const first = await this.transport.handleRequest(new Request(INTERNAL_URL, { method: 'POST', headers: REPLAY_HEADERS }), { parsedBody: initialize });
+    if (!this.shape) throw new Error('no shape to replay');
+    const first = await this.transport.handleRequest(new Request(INTERNAL_URL, { method: 'POST', headers: REPLAY_HEADERS }), {
+      parsedBody: replayInitialize(this.shape, `restore-${randomUUID()}`),
+    });
     const body = await first.text();
     if (first.status !== 200 || body.includes('"error"')) throw new Error(`initialize replay answered ${first.status}`);
-    const headers = { ...REPLAY_HEADERS, 'mcp-session-id': this.id, ...(this.#protocolVersion ? { 'mcp-protocol-version': this.#protocolVersion } : {}) };
+    const headers = { ...REPLAY_HEADERS, 'mcp-session-id': this.id, 'mcp-protocol-version': this.shape.protocolVersion };
     const second = await this.transport.handleRequest(new Request(INTERNAL_URL, { method: 'POST', headers }), {
       parsedBody: { jsonrpc: '2.0', method: 'notifications/initialized' },
     });
@@ -132,5 +176,33 @@ export class LiveSession implements SessionContext {
     if (this.closed) return;
     this.closed = true;
     await this.server.close().catch(() => {});
+  }
+
+  #dataApi(): SessionData {
+    const { store } = this.#host;
+    const run = async <T>(operation: () => Promise<T>): Promise<T> => {
+      await this.#host.ensureStored(this);
+      try {
+        return await operation();
+      } catch (error) {
+        if (error instanceof SessionDataError && error.code === 'gone') this.#host.onGone(this);
+        throw error;
+      }
+    };
+    return {
+      get: async (key) => {
+        checkEntry(key);
+        return run(() => store.dataGet(this.id, key));
+      },
+      set: async (key: string, value: DataValue) => {
+        checkEntry(key, value);
+        return run(() => store.dataSet(this.id, key, value, this.#host.ttlMs(this)));
+      },
+      delete: async (key) => {
+        checkEntry(key);
+        return run(() => store.dataDelete(this.id, key, this.#host.ttlMs(this)));
+      },
+      list: () => run(() => store.dataList(this.id)),
+    };
   }
 }

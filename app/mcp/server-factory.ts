@@ -8,14 +8,11 @@ export function createSessionServer(session: SessionContext): McpServer {
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
   for (const module of TOOL_MODULES) module.register(server, session);
   // Registered before connect, so a restored session gets its toolsets without a list_changed.
-  for (const descriptor of session.state.toolsets) TOOLSETS.get(descriptor.name)?.register(server, session);
+  registerToolsets(server, session, session.toolsets);
   return server;
 }
 
-/** Registers toolsets present in `next` but not yet on the server (state changed on another replica). */
-export function registerNewToolsets(server: McpServer, session: SessionContext, before: readonly { name: string }[], next: readonly { name: string }[]): void {
-  const known = new Set(before.map((t) => t.name));
-  for (const descriptor of next) {
-    if (!known.has(descriptor.name)) TOOLSETS.get(descriptor.name)?.register(server, session);
-  }
+/** Registers the named toolsets (unknown names, e.g. from a newer release, are skipped). */
+export function registerToolsets(server: McpServer, session: SessionContext, names: readonly string[]): void {
+  for (const name of names) TOOLSETS.get(name)?.register(server, session);
 }

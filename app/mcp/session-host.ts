@@ -1,17 +1,16 @@
-// The session host: routes legacy MCP requests to live sessions, restores the rest from the store.
+// The session host: routes legacy MCP requests to live sessions, restores the rest from the store,
+// keeps cached shapes honest and records alive (TTL), and binds every session to its principal.
 import { randomUUID } from 'node:crypto';
 import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
-import { emptyState, isMintedSessionId, recordTtlMs, SessionRecordSchema } from '../sessions/record.js';
-import type { SaveOptions, SessionStore } from '../sessions/store.js';
+import { dataErrors } from '../sessions/data.js';
+import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
+import type { SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
-import { Freshness } from './freshness.js';
-import { LiveSession, type ResponseMode } from './live-session.js';
-
-/** After a reconnect, changes are held this long: more than the store's reconnect interval, so every replica is back. */
-const RECONNECT_QUIET_MS = 1500;
+import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
+import { ShapeCache } from './shape-cache.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -21,6 +20,8 @@ export interface SessionHostOptions {
   readonly idleTtlMs: number;
   /** Absolute lifetime of a session from creation. */
   readonly maxTtlMs: number;
+  /** Lifetime of a record whose session made no call after initialize (a flood of bare initializes fades fast). */
+  readonly pendingTtlMs: number;
   /** Most sessions live in this process at once. */
   readonly maxLiveSessions: number;
   /** A live session idle this long leaves memory (its record stays). */
@@ -45,45 +46,52 @@ export interface HostStats {
   readonly restoreMisses: number;
 }
 
+const retryLater = (what: string) => new HttpError(503, RPC.serverError, `${what}: retry shortly`, { 'retry-after': '1' });
+
 export class SessionHost {
   readonly #o: Required<Omit<SessionHostOptions, 'now'>>;
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
+  readonly #shapes: ShapeCache;
   readonly #restoring = new Map<string, Promise<LiveSession | undefined>>();
-  readonly #changedWhileRestoring = new Map<string, 'updated' | 'deleted'>();
+  /** Changes announced for sessions being restored: applied when the restore lands. */
+  readonly #announcedWhileRestoring = new Map<string, number | 'deleted'>();
+  readonly #storing = new WeakMap<LiveSession, Promise<void>>();
   readonly #unsubscribe: Array<() => void>;
+  readonly #sessionHost: LiveSessionHost;
   #storeDownSince: number | undefined;
   #closing = false;
-  /** When the store last came back after an outage; undefined if it never went away. */
-  #storeBackAt: number | undefined;
-  readonly #freshness: Freshness;
   #restores = 0;
   #restoreMisses = 0;
 
   constructor(options: SessionHostOptions) {
-    this.#o = {
-      responseMode: 'sse',
-      touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000),
-      outageGraceMs: 30_000,
-      ...options,
-    };
+    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, ...options };
     this.#now = options.now ?? Date.now;
-    this.#freshness = new Freshness({ store: options.store, now: this.#now, storeBackAt: () => this.#storeBackAt });
+    this.#shapes = new ShapeCache(options.store);
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,
       now: this.#now,
       onEvict: (session, why) => {
-        this.#o.logger.debug({ sessionId: session.id, why }, 'live session evicted from memory (record kept)');
+        this.#o.logger.debug({ session: sessionTag(session.id), why }, 'live session evicted from memory (record kept)');
         void session.close();
       },
     });
+    this.#sessionHost = {
+      store: options.store,
+      replica: options.replica,
+      responseMode: this.#o.responseMode,
+      ttlMs: (s) => recordTtlMs(s.maxExpiresAt, this.#o.idleTtlMs, this.#now()),
+      ensureStored: (s) => this.#ensureStored(s),
+      onDeleted: (s) => this.#deleted(s),
+      onGone: (s) => this.#drop(s, 'gone from the store'),
+    };
     this.#unsubscribe = [
-      this.#o.store.onInvalidate((id, kind) => this.#invalidate(id, kind)),
-      this.#o.store.onReconnect(() => void this.#reseed()),
-      this.#o.store.onMissedInvalidations(() => {
-        for (const s of this.#live.values()) this.#freshness.markStale(s);
+      options.store.onInvalidate((id, change) => this.#announced(id, change.kind === 'deleted' ? 'deleted' : change.rev)),
+      options.store.onChannelSuspect(() => {
+        for (const s of this.#live.values()) s.unverified = true;
       }),
+      options.store.onReconnect(() => void this.#storeUnsaved()),
     ];
   }
 
@@ -91,17 +99,17 @@ export class SessionHost {
     return { liveSessions: this.#live.size, restores: this.#restores, restoreMisses: this.#restoreMisses };
   }
 
-  /** Serves one legacy-era request on `/mcp`. Refusals come back as `HttpError`s. */
-  async handle(request: Request): Promise<Response> {
-    // Stopping: requests still arrive on kept-alive connections, but this replica no longer hears
-    // invalidations, so anything it served now could be old. Send them elsewhere.
+  /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
+  async handle(request: Request, principal?: string): Promise<Response> {
+    // Stopping: this replica no longer hears invalidations, so anything it served now could be old.
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
-    if (request.method === 'POST') return this.#post(request);
-    if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined);
+    const owner = principalHash(principal);
+    if (request.method === 'POST') return this.#post(request, owner);
+    if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined, owner);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 
-  async #post(request: Request): Promise<Response> {
+  async #post(request: Request, owner: string | undefined): Promise<Response> {
     const read = await readRequestBody(request, this.#o.maxBodyBytes);
     if (read.tooLarge) throw new HttpError(413, RPC.serverError, `Request body is larger than ${this.#o.maxBodyBytes} bytes`);
     let body: unknown;
@@ -110,147 +118,156 @@ export class SessionHost {
     } catch {
       throw new HttpError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (isInitializeRequest(body as JSONRPCMessage)) return this.#create(request, body);
-    return this.#existing(request, body);
+    if (isInitializeRequest(body as JSONRPCMessage)) return this.#create(request, body as { params: Record<string, unknown> }, owner);
+    return this.#existing(request, body, owner);
   }
 
-  async #create(request: Request, body: unknown): Promise<Response> {
+  async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
+    let hello: ClientHello;
+    try {
+      hello = helloFromInitialize(body.params);
+    } catch (error) {
+      const message = error instanceof ShapeTooLargeError ? error.message : 'initialize params.clientInfo needs a string name and version';
+      throw new HttpError(400, RPC.invalidParams, `Invalid params: ${message}`);
+    }
     const now = this.#now();
-    const parsed = SessionRecordSchema.shape.initialize.safeParse(body);
-    const session = this.#newLive({
-      id: randomUUID(),
-      createdAt: now,
-      maxExpiresAt: now + this.#o.maxTtlMs,
-      initialize: parsed.success ? parsed.data : undefined,
-      state: emptyState(),
-      restored: false,
-      onInitialized: async (s) => {
-        this.#live.set(s.id, s);
-        if (!s.initialize) this.#o.logger.warn({ sessionId: s.id }, 'initialize request does not fit the record schema; session is live here only');
-        else await this.#persist(s);
-        this.#o.logger.debug({ sessionId: s.id }, 'session created');
-      },
-    });
+    let accepted = false;
+    const session = this.#newLive({ id: randomUUID(), createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
     await session.connect();
     const response = await session.transport.handleRequest(request, { parsedBody: body });
-    // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
-    if (!this.#live.has(session.id)) await session.close();
+    if (!accepted) {
+      // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
+      await session.close();
+      return response;
+    }
+    await session.negotiated;
+    this.#live.set(session.id, session);
+    session.awaitingFirstCall = true;
+    session.lastTouched = this.#now();
+    // Stored before the client learns the id, so its next request may land on any replica.
+    await this.#store(session, Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs)).catch(() => undefined);
+    this.#o.logger.debug({ session: sessionTag(session.id), stored: session.rev > 0 }, 'session created');
     return response;
   }
 
-  async #existing(request: Request, body: unknown): Promise<Response> {
+  async #existing(request: Request, body: unknown, owner: string | undefined): Promise<Response> {
     const id = request.headers.get('mcp-session-id');
     if (!id) throw new HttpError(400, RPC.serverError, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
     // Ids this server could not have minted never reach the store.
     if (!isMintedSessionId(id)) throw sessionNotFound();
-    // Let invalidations that arrived with this request's I/O turn run first: a client that just wrote
-    // on another replica must not read our older copy here.
+    // Let invalidations that arrived with this request's I/O turn run first.
     await new Promise((resolve) => setImmediate(resolve));
     let session = this.#live.get(id, { touch: false });
-    const now = this.#now();
-    if (session && (session.maxExpiresAt <= now || now - session.lastUsed >= this.#o.idleTtlMs)) {
-      const why = session.maxExpiresAt <= now ? 'absolute lifetime reached' : 'idle lifetime reached';
-      this.#o.logger.info({ sessionId: id, reason: 'expired', detail: why }, 'session expired');
-      this.#live.delete(id);
-      await session.close();
+    const expiry = session && this.#expiry(session);
+    if (session && expiry) {
+      this.#drop(session, expiry);
       session = undefined;
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
-    if (!session && request.method === 'DELETE') return this.#deleteCold(id);
-    if (session?.stale && !(await this.#freshness.refresh(session))) {
-      // Another replica changed it and we cannot read the change: serving our copy would show old state.
-      throw new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' });
+    if (!session && request.method === 'DELETE') return this.#deleteCold(id, owner);
+    session ??= await this.#restore(id);
+    // Bound to whoever created it: anyone else gets exactly what an unknown id gets.
+    if (session.principal !== owner) {
+      this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
+      throw sessionNotFound();
     }
-    if (session) {
-      this.#live.get(id);
-      this.#keepAlive(session);
-    } else session = await this.#restore(id);
+    if (this.#shapes.needsRead(session)) {
+      const freshness = await this.#shapes.read(session);
+      if (freshness === 'gone') {
+        this.#drop(session, 'gone from the store');
+        throw sessionNotFound();
+      }
+      if (freshness === 'unavailable-stale') throw retryLater('Session store unavailable');
+    }
+    this.#live.get(id);
+    this.#keepAlive(session, body);
     session.lastUsed = this.#now();
     const response = await session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
     // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
-    if (response.status === 404 && session.closed) throw new HttpError(503, RPC.serverError, 'Session was closing on this replica: retry', { 'retry-after': '1' });
+    if (response.status === 404 && session.closed) throw retryLater('Session was closing on this replica');
     return response;
   }
 
+  /** Why a live session has expired, if it has (the record expires at the same moment in the store). */
+  #expiry(session: LiveSession): string | undefined {
+    const now = this.#now();
+    if (session.maxExpiresAt <= now) return 'absolute lifetime reached';
+    const idle = session.awaitingFirstCall ? Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs) : this.#o.idleTtlMs;
+    return now - session.lastUsed >= idle ? 'idle lifetime reached' : undefined;
+  }
+
   /** One restore per id at a time: a client's GET reconnect and its next POST often arrive together. */
-  #restore(id: string): Promise<LiveSession> {
+  async #restore(id: string): Promise<LiveSession> {
     let pending = this.#restoring.get(id);
     if (!pending) {
       pending = this.#doRestore(id).finally(() => this.#restoring.delete(id));
       this.#restoring.set(id, pending);
     }
-    return pending.then((session) => {
-      if (session) return session;
-      throw this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs
-        ? new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' })
-        : sessionNotFound();
-    });
+    const session = await pending;
+    if (session) return session;
+    const inGrace = this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs;
+    throw inGrace ? retryLater('Session store unavailable') : sessionNotFound();
   }
 
   async #doRestore(id: string): Promise<LiveSession | undefined> {
     const started = performance.now();
-    this.#changedWhileRestoring.delete(id);
+    this.#announcedWhileRestoring.delete(id);
     const result = await this.#o.store.load(id);
     if (result.status === 'unavailable') this.#storeDownSince ??= this.#now();
     else this.#storeDownSince = undefined;
     if (result.status !== 'found') {
       this.#restoreMisses++;
-      const level = result.status === 'absent' || result.status === 'expired' ? 'info' : 'warn';
-      this.#o.logger[level]({ sessionId: id, reason: result.status, detail: 'reason' in result ? result.reason : undefined }, 'session not restored');
+      // An unknown id is routine (and cheap to send): debug, so a flood of them costs no log volume.
+      const level = result.status === 'absent' || result.status === 'expired' ? 'debug' : 'warn';
+      this.#o.logger[level]({ session: sessionTag(id), reason: result.status, detail: 'reason' in result ? result.reason : undefined }, 'session not restored');
       return undefined;
     }
-    const { record } = result;
-    const session = this.#newLive({ ...record, restored: true });
+    const { shape, rev } = result;
+    const session = this.#newLive({ id, createdAt: shape.createdAt, maxExpiresAt: shape.maxExpiresAt, principal: shape.principal, from: { kind: 'stored', shape, rev } });
     try {
       await session.connect();
       await session.replayInitialize();
     } catch (error) {
       this.#restoreMisses++;
       await session.close();
-      this.#o.logger.warn({ sessionId: id, reason: 'replay failed', detail: (error as Error).message }, 'session not restored');
+      this.#o.logger.warn({ session: sessionTag(id), reason: 'replay failed', detail: (error as Error).message }, 'session not restored');
       return undefined;
     }
-    // Another replica saved or deleted it while we were loading: our copy is already old.
-    const change = this.#changedWhileRestoring.get(id);
-    this.#changedWhileRestoring.delete(id);
-    if (change === 'deleted') {
+    const announced = this.#announcedWhileRestoring.get(id);
+    this.#announcedWhileRestoring.delete(id);
+    if (announced === 'deleted') {
       await session.close();
       return undefined;
     }
-    if (change === 'updated') this.#freshness.markStale(session);
+    if (announced !== undefined) session.knownRev = Math.max(session.knownRev, announced);
     this.#live.set(id, session);
     this.#restores++;
-    this.#keepAlive(session);
-    this.#o.logger.info({ sessionId: id, ms: Math.round((performance.now() - started) * 100) / 100 }, 'session restored');
+    this.#o.logger.info({ session: sessionTag(id), ms: Math.round((performance.now() - started) * 100) / 100 }, 'session restored');
     return session;
   }
 
-  #newLive(init: Pick<LiveSession, 'id' | 'createdAt' | 'maxExpiresAt' | 'initialize' | 'state' | 'restored'> & { updatedAt?: number | undefined; onInitialized?: (s: LiveSession) => Promise<void> }): LiveSession {
-    const session = new LiveSession({
-      ...init,
-      replica: this.#o.replica,
-      responseMode: this.#o.responseMode,
-      persist: (s) => this.#persist(s),
-      onDeleted: (s) => this.#deleted(s),
-    });
+  #newLive(init: ConstructorParameters<typeof LiveSession>[0]): LiveSession {
+    const session = new LiveSession(init, this.#sessionHost);
     session.lastUsed = this.#now();
     return session;
   }
 
   /** Extends the record's TTL at most once per touch interval, off the request path. */
-  #keepAlive(session: LiveSession): void {
-    const now = this.#now();
-    if (session.dirty) {
-      if (now - session.lastSaveAttempt >= 1000) void this.#persist(session, { onlyIfNewer: true });
-      return;
+  #keepAlive(session: LiveSession, body: unknown): void {
+    if (session.awaitingFirstCall && (body as { method?: unknown } | undefined)?.method !== 'notifications/initialized') {
+      // The first real call: from now on the session gets the full idle lifetime.
+      session.awaitingFirstCall = false;
+      session.lastTouched = 0;
     }
-    if (now - session.lastTouched < this.#o.touchIntervalMs) return;
+    const now = this.#now();
+    if (session.rev === 0 || now - session.lastTouched < this.#o.touchIntervalMs) return;
     session.lastTouched = now;
     const ttl = recordTtlMs(session.maxExpiresAt, this.#o.idleTtlMs, now);
     this.#o.store.touch(session.id, ttl).then(
       (exists) => {
-        // Gone without a delete message: evicted by Redis's LRU or lost in a Redis restart. We hold the state.
-        if (!exists && !session.closed && ttl > 0) void this.#persist(session, { onlyIfAbsent: true });
+        // Gone without a delete announcement (LRU eviction, a Redis that lost its data): its data is
+        // gone too, so the session must not carry on as if nothing happened.
+        if (!exists) this.#drop(session, 'gone from the store');
       },
       () => {
         session.lastTouched = 0;
@@ -258,53 +275,49 @@ export class SessionHost {
     );
   }
 
-  async #persist(session: LiveSession, options: SaveOptions = {}): Promise<boolean> {
-    const record = session.record();
-    if (!record) return false;
-    const now = this.#now();
-    session.lastSaveAttempt = now;
-    if (!options.onlyIfAbsent && !options.onlyIfNewer && this.#storeBackAt !== undefined && now - this.#storeBackAt < RECONNECT_QUIET_MS) {
-      // Just reconnected: a replica that has not noticed Redis is back still serves its own copy, so a
-      // change confirmed as saved now could be read back older there. Hold it (saved in a moment).
-      session.dirty = true;
-      return false;
+  /** Writes a session's shape at revision 1 (single-flight); throws "unavailable" when the store cannot confirm. */
+  #store(session: LiveSession, ttlMs: number): Promise<void> {
+    let pending = this.#storing.get(session);
+    if (!pending) {
+      pending = (async () => {
+        if (!session.shape) throw new Error('session is not initialized');
+        await this.#o.store.create(session.shape, ttlMs);
+        // Written now, or already there (a re-seed raced us): either way revision 1 or later exists.
+        if (session.rev === 0) session.rev = 1;
+      })().finally(() => this.#storing.delete(session));
+      this.#storing.set(session, pending);
     }
+    return pending;
+  }
+
+  async #ensureStored(session: LiveSession): Promise<void> {
+    if (session.rev > 0) return;
     try {
-      const written = await this.#o.store.save(record, recordTtlMs(record.maxExpiresAt, this.#o.idleTtlMs, now), options);
-      // A newer copy was saved elsewhere while ours was held: take that one on the next request.
-      if (!written && options.onlyIfNewer) this.#freshness.markStale(session);
-      session.dirty = false;
-      session.lastTouched = now;
-      return true;
-    } catch (error) {
-      if (!session.dirty) this.#o.logger.warn({ sessionId: session.id, detail: (error as Error).message }, 'session record not saved; will retry');
-      session.dirty = true;
-      return false;
+      await this.#store(session, recordTtlMs(session.maxExpiresAt, this.#o.idleTtlMs, this.#now()));
+    } catch {
+      throw dataErrors.unavailable('saved');
     }
   }
 
-  /** Store came back: write every live session, dirty ones over whatever is there, the rest only where missing. */
-  async #reseed(): Promise<void> {
+  /** The store is back: sessions created while it was away get their record now (nothing else is held). */
+  async #storeUnsaved(): Promise<void> {
     this.#storeDownSince = undefined;
-    this.#storeBackAt = this.#now();
-    const sessions = [...this.#live.values()];
-    // A stale copy is known to be older than what another replica saved: seeding it would undo that change.
-    const seeds = sessions.filter((s) => s.dirty || !s.stale);
-    // Other replicas may already be saving again: from now on every copy is re-read before it is served.
-    for (const s of sessions) this.#freshness.markStale(s);
-    await Promise.all(seeds.map((s) => this.#persist(s, s.dirty ? { onlyIfNewer: true } : { onlyIfAbsent: true })));
-    this.#o.logger.info({ sessions: sessions.length }, 'session store back; live sessions re-saved');
+    const unsaved = [...this.#live.values()].filter((s) => s.rev === 0 && s.shape);
+    await Promise.allSettled(unsaved.map((s) => this.#ensureStored(s)));
+    if (unsaved.length > 0) this.#o.logger.info({ sessions: unsaved.length }, 'session store back; sessions created meanwhile saved');
   }
 
-  #invalidate(id: string, kind: 'updated' | 'deleted'): void {
-    if (this.#restoring.has(id) && this.#changedWhileRestoring.get(id) !== 'deleted') this.#changedWhileRestoring.set(id, kind);
+  #announced(id: string, change: number | 'deleted'): void {
+    if (this.#restoring.has(id) && this.#announcedWhileRestoring.get(id) !== 'deleted') this.#announcedWhileRestoring.set(id, change);
     const session = this.#live.get(id, { touch: false });
     if (!session) return;
-    if (kind === 'updated') {
-      this.#freshness.markStale(session);
-      return;
-    }
-    this.#live.delete(id);
+    if (change === 'deleted') this.#drop(session, 'deleted on another replica', 'debug');
+    else session.knownRev = Math.max(session.knownRev, change);
+  }
+
+  #drop(session: LiveSession, why: string, level: 'info' | 'debug' = 'info'): void {
+    if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
+    this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
     void session.close();
   }
 
@@ -313,18 +326,19 @@ export class SessionHost {
     try {
       await this.#o.store.delete(session.id);
     } catch (error) {
-      this.#o.logger.warn({ sessionId: session.id, detail: (error as Error).message }, 'session ended here but its record could not be deleted');
+      this.#o.logger.warn({ session: sessionTag(session.id), detail: (error as Error).message }, 'session ended here but its record could not be deleted');
     }
   }
 
-  async #deleteCold(id: string): Promise<Response> {
-    let existed: boolean;
+  async #deleteCold(id: string, owner: string | undefined): Promise<Response> {
+    const found = await this.#o.store.load(id);
+    if (found.status === 'unavailable') throw retryLater('Session store unavailable: the session could not be ended');
+    if (found.status !== 'found' || found.shape.principal !== owner) throw sessionNotFound();
     try {
-      existed = await this.#o.store.delete(id);
+      await this.#o.store.delete(id);
     } catch {
-      throw new HttpError(503, RPC.serverError, 'Session store unavailable: the session could not be ended, retry shortly', { 'retry-after': '1' });
+      throw retryLater('Session store unavailable: the session could not be ended');
     }
-    if (!existed) throw sessionNotFound();
     return new Response(null, { status: 200 });
   }
 
@@ -335,7 +349,6 @@ export class SessionHost {
     this.#live.stop();
     const sessions = [...this.#live.values()];
     this.#live.clear();
-    await Promise.all(sessions.map((s) => (s.dirty ? this.#persist(s, { onlyIfNewer: true }) : undefined)));
     await Promise.all(sessions.map((s) => s.close()));
   }
 }

@@ -1,9 +1,13 @@
-// In-process SessionStore: the default without Redis. Records live as long as the process does.
-import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
-import type { InvalidateListener, LoadResult, SaveOptions, SessionStore } from './store.js';
+// In-process SessionStore: the default without Redis, with the same API, limits and atomicity.
+import { DATA_LIMITS, dataErrors, entryBytes, type DataValue } from './data.js';
+import { encodeShape, decodeShape, type SessionShape } from './shape.js';
+import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
 interface Entry {
-  readonly raw: string;
+  /** Encoded, so a caller never shares (and mutates) the stored copy. */
+  shape: string;
+  rev: number;
+  readonly data: Map<string, DataValue>;
   expiresAt: number;
 }
 
@@ -17,42 +21,75 @@ export class MemorySessionStore implements SessionStore {
     this.#now = options.now ?? Date.now;
   }
 
+  async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
+    if (this.#live(shape.id) || ttlMs <= 0) return false;
+    this.#entries.set(shape.id, { shape: encodeShape(shape), rev: 1, data: new Map(), expiresAt: this.#now() + ttlMs });
+    return true;
+  }
+
   async load(id: string): Promise<LoadResult> {
     const entry = this.#live(id);
     if (entry === 'expired') return { status: 'expired' };
     if (!entry) return { status: 'absent' };
-    const decoded = decodeRecord(entry.raw, id);
-    return decoded.ok ? { status: 'found', record: decoded.record } : { status: 'corrupt', reason: decoded.reason };
+    const decoded = decodeShape(entry.shape, id);
+    return decoded.ok ? { status: 'found', shape: decoded.shape, rev: entry.rev } : { status: 'corrupt', reason: decoded.reason };
   }
 
-  async save(record: SessionRecord, ttlMs: number, options: SaveOptions = {}): Promise<boolean> {
-    const current = this.#live(record.id);
-    const exists = current !== undefined && current !== 'expired';
-    if (options.onlyIfAbsent && exists) return false;
-    if (options.onlyIfNewer && exists) {
-      const stored = decodeRecord(current.raw, record.id);
-      if (stored.ok && (stored.record.updatedAt ?? 0) >= (record.updatedAt ?? 0)) return false;
+  async updateShape(shape: SessionShape, rev: number, ttlMs: number): Promise<ShapeWrite> {
+    const entry = this.#entry(shape.id);
+    if (!entry) return { status: 'gone' };
+    if (entry.rev !== rev) {
+      const decoded = decodeShape(entry.shape, shape.id);
+      if (!decoded.ok) return { status: 'gone' };
+      return { status: 'conflict', current: { shape: decoded.shape, rev: entry.rev } };
     }
-    if (ttlMs <= 0) {
-      this.#entries.delete(record.id);
-      return false;
-    }
-    this.#entries.set(record.id, { raw: encodeRecord(record), expiresAt: this.#now() + ttlMs });
-    return true;
+    entry.shape = encodeShape(shape);
+    entry.rev = rev + 1;
+    entry.expiresAt = this.#now() + ttlMs;
+    return { status: 'written', rev: entry.rev };
   }
 
   async touch(id: string, ttlMs: number): Promise<boolean> {
-    const entry = this.#live(id);
-    if (!entry || entry === 'expired') return false;
-    entry.expiresAt = this.#now() + ttlMs;
-    return true;
+    const entry = this.#entry(id);
+    if (!entry) return false;
+    if (ttlMs <= 0) this.#entries.delete(id);
+    else entry.expiresAt = this.#now() + ttlMs;
+    return ttlMs > 0;
   }
 
   async delete(id: string): Promise<boolean> {
-    const existed = this.#live(id);
+    const existed = this.#entry(id) !== undefined;
     this.#entries.delete(id);
-    for (const listener of this.#invalidateListeners) listener(id, 'deleted');
-    return Boolean(existed) && existed !== 'expired';
+    if (existed) for (const listener of this.#invalidateListeners) listener(id, { kind: 'deleted' });
+    return existed;
+  }
+
+  async dataGet(id: string, key: string): Promise<DataValue | undefined> {
+    return this.#entryOrGone(id).data.get(key);
+  }
+
+  async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
+    const entry = this.#entryOrGone(id);
+    const isNew = !entry.data.has(key);
+    if (isNew && entry.data.size >= DATA_LIMITS.keys) throw dataErrors.full();
+    let total = entryBytes(key, value);
+    for (const [k, v] of entry.data) if (k !== key) total += entryBytes(k, v);
+    if (total > DATA_LIMITS.totalBytes) throw dataErrors.tooLarge(total);
+    entry.data.set(key, value);
+    entry.expiresAt = this.#now() + ttlMs;
+  }
+
+  async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
+    const entry = this.#entryOrGone(id);
+    entry.expiresAt = this.#now() + ttlMs;
+    return entry.data.delete(key);
+  }
+
+  async dataList(id: string): Promise<Record<string, DataValue>> {
+    // A null-prototype object: keys like "__proto__" are ordinary keys here.
+    const out = Object.create(null) as Record<string, DataValue>;
+    for (const [k, v] of this.#entryOrGone(id).data) out[k] = v;
+    return out;
   }
 
   onInvalidate(listener: InvalidateListener): () => void {
@@ -60,7 +97,7 @@ export class MemorySessionStore implements SessionStore {
     return () => this.#invalidateListeners.delete(listener);
   }
 
-  onMissedInvalidations(): () => void {
+  onChannelSuspect(): () => void {
     return () => {};
   }
 
@@ -68,18 +105,29 @@ export class MemorySessionStore implements SessionStore {
     return () => {};
   }
 
-  async ping(): Promise<boolean> {
-    return true;
+  health(): StoreHealth {
+    return { connected: true, channelProven: true };
   }
 
   async close(): Promise<void> {
     this.#entries.clear();
   }
 
-  /** Number of stored records (expired ones are dropped on the way). */
+  /** Number of stored sessions (expired ones are dropped on the way). */
   get size(): number {
     for (const id of this.#entries.keys()) this.#live(id);
     return this.#entries.size;
+  }
+
+  #entry(id: string): Entry | undefined {
+    const entry = this.#live(id);
+    return entry === 'expired' ? undefined : entry;
+  }
+
+  #entryOrGone(id: string): Entry {
+    const entry = this.#entry(id);
+    if (!entry) throw dataErrors.gone();
+    return entry;
   }
 
   #live(id: string): Entry | 'expired' | undefined {

@@ -1,85 +1,71 @@
-// Redis SessionStore: one key per session, sliding PX expiry, pub/sub to drop deleted sessions on every replica.
+// Redis SessionStore: one hash per session (shape, revision, data fields), sliding PX expiry,
+// conditional shape writes announced on a heartbeat-proven channel, atomic per-key data operations.
 import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
-import { decodeRecord, encodeRecord, type SessionRecord } from './record.js';
+import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
+import { InvalidationChannel } from './redis-channel.js';
+import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, UPDATE_SHAPE } from './redis-scripts.js';
 import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
-import type { InvalidateListener, LoadResult, SaveOptions, SessionStore } from './store.js';
-
-// The channel is an argument, not a key: scripts may only declare keys of one hash slot (clustered Redis,
-// Azure Managed Redis), and a channel is not a key.
-
-/** SET + PUBLISH unless the stored record's updatedAt is at least ours (ARGV: value, px, updatedAt, channel, message). */
-const SAVE_IF_NEWER = `
-local current = redis.call('GET', KEYS[1])
-if current then
-  local ok, stored = pcall(cjson.decode, current)
-  if ok and type(stored) == 'table' and tonumber(stored.updatedAt) and tonumber(stored.updatedAt) >= tonumber(ARGV[3]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1`;
-
-/** DEL, then PUBLISH only when a key was removed (ARGV: channel, message). */
-const DELETE_AND_ANNOUNCE = `
-if redis.call('DEL', KEYS[1]) == 1 then
-  redis.call('PUBLISH', ARGV[1], ARGV[2])
-  return 1
-end
-return 0`;
+import { decodeShape, encodeShape, type SessionShape } from './shape.js';
+import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
   readonly target: RedisTarget;
-  /** Prefix of every key and of the invalidation channel. */
+  /** Prefix of every key and channel, so several deployments can share one Redis. */
   readonly keyPrefix: string;
-  /** Upper bound on any single command, so a dead Redis costs a bounded wait, never a hang. */
+  /** Upper bound on any single command, so a dead or hung Redis costs a bounded wait, never a hang. */
   readonly commandTimeoutMs: number;
+  /** Heartbeat period of the invalidation channel. Default 1 s. */
+  readonly heartbeatMs?: number;
+  /** Silence after which cached shapes are no longer trusted. Default 3 heartbeats. */
+  readonly suspectAfterMs?: number;
   /** Where connection trouble is reported (state changes only, never the password). */
   readonly onStatus?: (event: { level: 'info' | 'warn'; message: string }) => void;
+}
+
+/** Replies that mean "Redis is there but will not take this now": retry later, nothing was written. */
+const TRANSIENT_REPLY = /^(OOM|READONLY|LOADING|BUSY|MASTERDOWN|NOAUTH|WRONGPASS|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
+
+/** An error reply about the key itself (WRONGTYPE: something that is not a session lives there). */
+function isPermanentReply(error: unknown): boolean {
+  return error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message);
 }
 
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
   readonly #client: Redis;
-  readonly #subscriber: Redis;
+  readonly #channel: InvalidationChannel;
   readonly #prefix: string;
-  readonly #channel: string;
+  readonly #events: string;
   readonly #invalidateListeners = new Set<InvalidateListener>();
+  readonly #suspectListeners = new Set<() => void>();
   readonly #reconnectListeners = new Set<() => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
-  /** Tags this process's own messages so it does not invalidate the copy it just saved. */
+  /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
-  /** Settles once the invalidation channel is subscribed (or that failed). */
-  readonly #subscribed: Promise<void>;
-  readonly #commandTimeoutMs: number;
-  #isSubscribed = false;
-  #subscriberDown = false;
-  readonly #missedListeners = new Set<() => void>();
   #wasReady = false;
   #down = false;
   #closing = false;
+  #lastReset = 0;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix;
-    this.#channel = `${options.keyPrefix}events`;
+    this.#events = `${options.keyPrefix}events`;
     this.#onStatus = options.onStatus ?? (() => {});
-    this.#commandTimeoutMs = options.commandTimeoutMs;
-    const common = {
+    const connection = {
       ...toIoredisOptions(options.target),
       connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-      // Reconnect forever with a short cap: until a replica notices Redis is back it serves its own copies,
-      // which other replicas may already have changed (the chaos drill measures this window).
+      // TCP keepalive: a peer that vanished without a FIN is noticed by the kernel, not never.
+      keepAlive: 5000,
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
-      lazyConnect: false,
     };
     this.#client = new Redis({
-      ...common,
-      // Fail fast while disconnected instead of queueing: callers fall back (404, or save later).
+      ...connection,
+      // Fail fast while disconnected instead of queueing: a caller gets "unavailable" at once.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs,
     });
-    // The subscriber queues SUBSCRIBE until connected and re-subscribes after every reconnect.
-    this.#subscriber = new Redis({ ...common, maxRetriesPerRequest: null });
     const where = describeRedisTarget(options.target);
     this.#client.on('ready', () => {
       if (this.#down || !this.#wasReady) this.#onStatus({ level: 'info', message: `redis ready at ${where}` });
@@ -89,101 +75,82 @@ export class RedisSessionStore implements SessionStore {
       if (recovered) for (const listener of this.#reconnectListeners) listener();
     });
     this.#client.on('error', (error: Error) => this.#markDown(`redis error at ${where}: ${error.message}`));
-    this.#client.on('end', () => this.#markDown(`redis connection to ${where} ended`));
     this.#client.on('close', () => this.#markDown(`redis connection to ${where} closed`));
-    this.#subscriber.on('error', () => {});
-    this.#subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.#channel) return;
-      // Message: "<deleted|updated> <session id> <origin>".
-      const [kind, id, origin] = message.split(' ');
-      if (!id || (kind !== 'deleted' && kind !== 'updated')) return;
-      if (kind === 'updated' && origin === this.#origin) return;
-      for (const listener of this.#invalidateListeners) listener(id, kind);
-    });
-    this.#subscribed = this.#subscriber.subscribe(this.#channel).then(
-      () => {
-        this.#isSubscribed = true;
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#channel = new InvalidationChannel({
+      connection,
+      channel: this.#events,
+      heartbeatChannel: `${options.keyPrefix}heartbeat:${this.#origin}`,
+      publish: (channel, message) => this.#client.publish(channel, message),
+      heartbeatMs,
+      suspectAfterMs: options.suspectAfterMs ?? heartbeatMs * 3,
+      onMessage: (message) => this.#announcement(message),
+      onSuspect: (why) => {
+        if (this.#closing) return;
+        this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
+        for (const listener of this.#suspectListeners) listener();
       },
-      () => undefined,
-    );
-    // Messages published while the subscriber was away are lost: after a re-subscribe, every copy is suspect.
-    this.#subscriber.on('ready', () => {
-      if (this.#subscriberDown && !this.#closing) for (const listener of this.#missedListeners) listener();
-      this.#subscriberDown = false;
-    });
-    this.#subscriber.on('close', () => {
-      if (this.#isSubscribed) this.#subscriberDown = true;
     });
   }
 
-  /**
-   * Waits up to `ms` for the first connection and the invalidation subscription (a replica that serves
-   * before it listens could miss a change); false if Redis did not answer in time.
-   */
+  /** Waits up to `ms` for the command connection and a proven invalidation channel. */
   async waitUntilReady(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
-    const ready = await this.#clientReady(ms);
-    if (ready && !this.#isSubscribed) await Promise.race([this.#subscribed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
-    return ready;
+    if (this.#client.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#client.once('ready', done);
+      });
+    }
+    return this.#client.status === 'ready' && (await this.#channel.waitUntilProven(Math.max(0, deadline - Date.now())));
   }
 
-  #clientReady(ms: number): Promise<boolean> {
-    if (this.#client.status === 'ready') return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(false), ms);
-      const onReady = () => finish(true);
-      const finish = (ready: boolean) => {
-        clearTimeout(timer);
-        this.#client.off('ready', onReady);
-        resolve(ready);
-      };
-      this.#client.on('ready', onReady);
-    });
-  }
-
+  /** Every key of a session shares the `{id}` hash tag, so one script may touch them on a sharded Redis. */
   key(id: string): string {
-    return `${this.#prefix}session:${id}`;
+    return `${this.#prefix}session:{${id}}`;
+  }
+
+  async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
+    if (ttlMs <= 0) return false;
+    return (await this.#run(() => this.#client.eval(CREATE, 1, this.key(shape.id), encodeShape(shape), Math.ceil(ttlMs)), 'saved')) === 1;
   }
 
   async load(id: string): Promise<LoadResult> {
-    // A copy loaded before we listen for invalidations could go stale unnoticed (a fresh replica under load).
-    if (!this.#isSubscribed) await Promise.race([this.#subscribed, new Promise((resolve) => setTimeout(resolve, this.#commandTimeoutMs).unref())]);
-    let raw: string | null;
+    let reply: Array<string | null>;
     try {
-      raw = await this.#client.get(this.key(id));
+      reply = await this.#client.hmget(this.key(id), 'rev', 'shape');
     } catch (error) {
-      // Redis answered with an error about this key (WRONGTYPE: something else lives there): a bad record, not an outage.
-      if (error instanceof ReplyError) return { status: 'corrupt', reason: (error as Error).message };
+      // WRONGTYPE: something else lives under the key. A bad record, not an outage.
+      if (isPermanentReply(error)) return { status: 'corrupt', reason: (error as Error).message };
+      this.#resetIfHung(error);
       return { status: 'unavailable', reason: (error as Error).message };
     }
-    if (raw === null) return { status: 'absent' };
-    const decoded = decodeRecord(raw, id);
+    const [rev = null, raw = null] = reply;
+    if (rev === null && raw === null) return { status: 'absent' };
+    const revision = Number(rev);
+    if (!Number.isInteger(revision) || revision < 1 || raw === null) return { status: 'corrupt', reason: 'revision or shape missing' };
+    const decoded = decodeShape(raw, id);
     if (!decoded.ok) return { status: 'corrupt', reason: decoded.reason };
     // PX and the absolute ceiling agree to the millisecond; this catches a clock step between replicas.
-    if (decoded.record.maxExpiresAt <= Date.now()) return { status: 'expired' };
-    return { status: 'found', record: decoded.record };
+    if (decoded.shape.maxExpiresAt <= Date.now()) return { status: 'expired' };
+    return { status: 'found', shape: decoded.shape, rev: revision };
   }
 
-  async save(record: SessionRecord, ttlMs: number, options: SaveOptions = {}): Promise<boolean> {
-    const key = this.key(record.id);
-    if (ttlMs <= 0) {
-      await this.#client.del(key);
-      return false;
+  async updateShape(shape: SessionShape, rev: number, ttlMs: number): Promise<ShapeWrite> {
+    const reply = (await this.#run(
+      () => this.#client.eval(UPDATE_SHAPE, 1, this.key(shape.id), String(rev), encodeShape(shape), Math.ceil(Math.max(ttlMs, 1)), this.#events, `shape ${shape.id} ${this.#origin}`),
+      'saved',
+    )) as [number, string?, string?];
+    if (reply[0] === 1) return { status: 'written', rev: Number(reply[1]) };
+    if (reply[0] === 2) {
+      const decoded = decodeShape(reply[2] ?? '', shape.id);
+      if (decoded.ok) return { status: 'conflict', current: { shape: decoded.shape, rev: Number(reply[1]) } };
     }
-    const px = Math.ceil(ttlMs);
-    if (options.onlyIfAbsent) return (await this.#client.set(key, encodeRecord(record), 'PX', px, 'NX')) === 'OK';
-    if (options.onlyIfNewer) {
-      const message = `updated ${record.id} ${this.#origin}`;
-      return (await this.#client.eval(SAVE_IF_NEWER, 1, key, encodeRecord(record), px, record.updatedAt ?? 0, this.#channel, message)) === 1;
-    }
-    const result = await this.#client
-      .multi()
-      .set(key, encodeRecord(record), 'PX', px)
-      .publish(this.#channel, `updated ${record.id} ${this.#origin}`)
-      .exec();
-    const failure = result?.[0]?.[0];
-    if (failure) throw failure;
-    return true;
+    return { status: 'gone' };
   }
 
   async touch(id: string, ttlMs: number): Promise<boolean> {
@@ -195,8 +162,45 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    // Announce only a delete that removed something: a DELETE for an unknown id must not fan out to every replica.
-    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 1, this.key(id), this.#channel, `deleted ${id} ${this.#origin}`)) === 1;
+    // Announce only a delete that removed something: a DELETE for an unknown id must not fan out.
+    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 1, this.key(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
+  }
+
+  async dataGet(id: string, key: string): Promise<DataValue | undefined> {
+    const [rev, raw] = await this.#run(() => this.#client.hmget(this.key(id), 'rev', encodeDataKey(key)), 'read');
+    if (rev === null) throw dataErrors.gone();
+    return raw === null || raw === undefined ? undefined : decodeDataValue(raw);
+  }
+
+  async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
+    const field = encodeDataKey(key);
+    const encoded = encodeDataValue(value);
+    const reply = (await this.#run(
+      () => this.#client.eval(DATA_SET, 1, this.key(id), field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes),
+      'saved',
+    )) as [number, number?];
+    if (reply[0] === 1) return;
+    if (reply[0] === 2) throw dataErrors.full();
+    if (reply[0] === 3) throw dataErrors.tooLarge(reply[1] ?? 0);
+    throw dataErrors.gone();
+  }
+
+  async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
+    const removed = await this.#run(() => this.#client.eval(DATA_DELETE, 1, this.key(id), encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1))), 'deleted');
+    if (removed === -1) throw dataErrors.gone();
+    return removed === 1;
+  }
+
+  async dataList(id: string): Promise<Record<string, DataValue>> {
+    const all = await this.#run(() => this.#client.hgetall(this.key(id)), 'read');
+    if (!('rev' in all)) throw dataErrors.gone();
+    const out = Object.create(null) as Record<string, DataValue>;
+    for (const [field, raw] of Object.entries(all)) {
+      const key = decodeDataKey(field);
+      const value = key === undefined ? undefined : decodeDataValue(raw);
+      if (key !== undefined && value !== undefined) out[key] = value;
+    }
+    return out;
   }
 
   onInvalidate(listener: InvalidateListener): () => void {
@@ -204,9 +208,9 @@ export class RedisSessionStore implements SessionStore {
     return () => this.#invalidateListeners.delete(listener);
   }
 
-  onMissedInvalidations(listener: () => void): () => void {
-    this.#missedListeners.add(listener);
-    return () => this.#missedListeners.delete(listener);
+  onChannelSuspect(listener: () => void): () => void {
+    this.#suspectListeners.add(listener);
+    return () => this.#suspectListeners.delete(listener);
   }
 
   onReconnect(listener: () => void): () => void {
@@ -214,19 +218,48 @@ export class RedisSessionStore implements SessionStore {
     return () => this.#reconnectListeners.delete(listener);
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      return (await this.#client.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
+  health(): StoreHealth {
+    return { connected: this.#client.status === 'ready' && !this.#down, channelProven: this.#channel.proven };
   }
 
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.allSettled([this.#client.quit(), this.#subscriber.quit()]);
+    await Promise.allSettled([this.#client.quit(), this.#channel.close()]);
     this.#client.disconnect();
-    this.#subscriber.disconnect();
+  }
+
+  /** Message: "shape <id> <origin> <rev>" or "deleted <id> <origin>". */
+  #announcement(message: string): void {
+    const [kind, id, origin, rev] = message.split(' ');
+    if (!id) return;
+    let change: Parameters<InvalidateListener>[1];
+    if (kind === 'deleted') change = { kind: 'deleted' };
+    else if (kind === 'shape' && origin !== this.#origin && Number.isInteger(Number(rev))) change = { kind: 'shape', rev: Number(rev) };
+    else return;
+    for (const listener of this.#invalidateListeners) listener(id, change);
+  }
+
+  /** Runs a command; anything but a definite answer becomes "unavailable: retry" for the caller. */
+  async #run<T>(command: () => Promise<T>, verb: 'saved' | 'read' | 'deleted'): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      if (error instanceof SessionDataError) throw error;
+      // WRONGTYPE and the like: the key holds something that is not a session.
+      if (isPermanentReply(error)) throw dataErrors.gone();
+      this.#resetIfHung(error);
+      throw dataErrors.unavailable(verb);
+    }
+  }
+
+  /** A command that timed out means a hung server or a dead path: start a new connection (at most every 5 s). */
+  #resetIfHung(error: unknown): void {
+    if (!(error instanceof Error) || error.message !== 'Command timed out' || this.#closing) return;
+    const now = Date.now();
+    if (now - this.#lastReset < 5000) return;
+    this.#lastReset = now;
+    this.#markDown('redis command timed out; connection reset');
+    this.#client.disconnect(true);
   }
 
   #markDown(message: string): void {

@@ -1,51 +1,69 @@
-// The SessionStore port: what the session host needs from storage, nothing more.
-import type { SessionRecord } from './record.js';
+// The SessionStore port: what the session host and the tools need from storage, nothing more.
+import type { DataValue } from './data.js';
+import type { SessionShape } from './shape.js';
 
-/** Why a load found no usable record. Every one of them answers 404; the reason goes to the log. */
+/** A shape with the revision it was stored under; every change is conditional on that revision. */
+export interface StoredShape {
+  readonly shape: SessionShape;
+  readonly rev: number;
+}
+
+/** Why a load found no usable record. Every one of them answers 404 but `unavailable`; the reason goes to the log. */
 export type LoadMiss =
   | { status: 'absent' }
   | { status: 'expired' }
   | { status: 'corrupt'; reason: string }
   | { status: 'unavailable'; reason: string };
 
-export type LoadResult = { status: 'found'; record: SessionRecord } | LoadMiss;
+export type LoadResult = ({ status: 'found' } & StoredShape) | LoadMiss;
 
-export interface SaveOptions {
-  readonly onlyIfAbsent?: boolean;
-  readonly onlyIfNewer?: boolean;
+/** The outcome of a conditional shape write. */
+export type ShapeWrite = { status: 'written'; rev: number } | { status: 'conflict'; current: StoredShape } | { status: 'gone' };
+
+export type InvalidateListener = (id: string, change: { kind: 'shape'; rev: number } | { kind: 'deleted' }) => void;
+
+/** What a replica can say about its store without a round trip (for /readyz and the warm path). */
+export interface StoreHealth {
+  /** Commands are being answered. */
+  readonly connected: boolean;
+  /** The invalidation channel delivered a heartbeat recently: cached shapes may be served. */
+  readonly channelProven: boolean;
 }
 
-export type InvalidateListener = (id: string, kind: 'updated' | 'deleted') => void;
-
+/**
+ * Storage of sessions. Shapes are cached by replicas and changed only by conditional writes; data is
+ * never cached: the store is its source of truth and every operation on it is atomic per key.
+ * Methods that write throw `SessionDataError('unavailable')` (data) or a plain error (shape) when the
+ * store cannot confirm them; nothing is held for later.
+ */
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
-  /** Reads a record. Never throws: store trouble is `unavailable`. */
+  /** Writes a new session's shape at revision 1 unless one exists; resolves whether it wrote. */
+  create(shape: SessionShape, ttlMs: number): Promise<boolean>;
+  /** Reads a shape. Never throws: store trouble is `unavailable`. */
   load(id: string): Promise<LoadResult>;
-  /**
-   * Writes the whole record with a time to live and tells other replicas their live copy is stale.
-   * With `onlyIfAbsent` it writes only where no record exists (re-seeding after a Redis restart) and
-   * tells no one. With `onlyIfNewer` it writes only over a record with an older `updatedAt` (a change
-   * held through an outage must not undo a newer one saved meanwhile). Resolves whether it wrote.
-   * Throws when the store cannot take it.
-   */
-  save(record: SessionRecord, ttlMs: number, options?: SaveOptions): Promise<boolean>;
-  /** Extends the time to live; false when the record no longer exists. Throws when the store is down. */
+  /** Writes `shape` as revision `rev + 1` only if the stored revision is still `rev`, and tells other replicas. */
+  updateShape(shape: SessionShape, rev: number, ttlMs: number): Promise<ShapeWrite>;
+  /** Extends the session's time to live; false when it no longer exists. Throws when the store is down. */
   touch(id: string, ttlMs: number): Promise<boolean>;
-  /** Removes a record and tells every replica to drop its live copy. Throws when the store is down. */
+  /** Removes every key of a session and tells every replica to drop its live copy. Throws when down. */
   delete(id: string): Promise<boolean>;
-  /**
-   * Registers a listener for records changed by other replicas (`updated`) or deleted anywhere,
-   * including here (`deleted`). Returns an unsubscribe function.
-   */
+
+  dataGet(id: string, key: string): Promise<DataValue | undefined>;
+  /** Sets one key atomically, within `DATA_LIMITS`, and slides the session's expiry. */
+  dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void>;
+  dataDelete(id: string, key: string, ttlMs: number): Promise<boolean>;
+  dataList(id: string): Promise<Record<string, DataValue>>;
+
+  /** Registers a listener for shapes changed by other replicas and sessions deleted anywhere. */
   onInvalidate(listener: InvalidateListener): () => void;
   /**
-   * Registers a listener for invalidations that may have been missed (the channel was cut and is back):
-   * every live copy should be re-read. Returns an unsubscribe function.
+   * Registers a listener for "invalidations may have been missed" (the channel went silent or came
+   * back after a cut): every cached shape must be re-read before it is served again.
    */
-  onMissedInvalidations(listener: () => void): () => void;
-  /** Registers a listener for the store coming back after an outage. */
+  onChannelSuspect(listener: () => void): () => void;
+  /** Registers a listener for the store answering again after an outage. */
   onReconnect(listener: () => void): () => void;
-  /** Whether the store answers right now (bounded wait). */
-  ping(): Promise<boolean>;
+  health(): StoreHealth;
   close(): Promise<void>;
 }

@@ -6,4 +6,4 @@ import type { ToolModule } from './types.js';
 
 export const TOOL_MODULES: readonly ToolModule[] = [sessionInfo, scratchpad, enableToolset];
 export { TOOLSETS };
-export type { ReplicaInfo, SessionContext, ToolModule, Toolset } from './types.js';
+export type { DataValue, ReplicaInfo, SessionContext, SessionData, ToolModule, Toolset } from './types.js';

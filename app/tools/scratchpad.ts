@@ -1,9 +1,11 @@
-// remember / recall: a per-session scratchpad that survives restarts, rollouts and replica changes.
+// remember / recall / forget: a per-session scratchpad kept in the session's data, on every replica.
 import { z } from 'zod';
+import { DATA_LIMITS } from '../sessions/data.js';
 import { text, type ToolModule } from './types.js';
 
-/** Bounds keep a record small (Redis holds thousands) and a hostile client from filling it. */
-export const SCRATCHPAD_LIMITS = { keys: 64, keyLength: 128, valueLength: 4096, totalBytes: 16 * 1024 } as const;
+const Key = z.string().min(1).max(DATA_LIMITS.keyLength);
+/** Any JSON scalar, stored as given (`value=1` from the MCP Inspector CLI arrives as a number). */
+const Value = z.union([z.string().max(DATA_LIMITS.valueBytes), z.number(), z.boolean(), z.null()]);
 
 export const scratchpad: ToolModule = {
   name: 'scratchpad',
@@ -12,40 +14,38 @@ export const scratchpad: ToolModule = {
       'remember',
       {
         title: 'Remember',
-        description: 'Stores a value under a key in this session\'s scratchpad.',
-        inputSchema: z.object({
-          key: z.string().min(1).max(SCRATCHPAD_LIMITS.keyLength),
-          value: z.string().max(SCRATCHPAD_LIMITS.valueLength),
-        }),
+        description: "Stores a value (text, number, true/false or null) under a key in this session's scratchpad.",
+        inputSchema: z.object({ key: Key, value: Value }),
       },
       async ({ key, value }) => {
-        const pad = session.state.scratchpad;
-        const isNew = !Object.hasOwn(pad, key);
-        if (isNew && Object.keys(pad).length >= SCRATCHPAD_LIMITS.keys) {
-          return text(`The scratchpad is full (${SCRATCHPAD_LIMITS.keys} keys); overwrite an existing key instead.`, true);
-        }
-        const size = Buffer.byteLength(JSON.stringify({ ...pad, [key]: value }));
-        if (size > SCRATCHPAD_LIMITS.totalBytes) {
-          return text(`The scratchpad would grow to ${size} bytes; its limit is ${SCRATCHPAD_LIMITS.totalBytes}.`, true);
-        }
-        const { persisted } = await session.update((state) => {
-          state.scratchpad[key] = value;
-        });
-        return text(persisted ? `Remembered "${key}".` : `Remembered "${key}" on this replica; it is saved when the session store is back.`);
+        // Throws "Not saved: …" when the store does not confirm: a tool error, never a false "Remembered".
+        await session.data.set(key, value);
+        return text(`Remembered "${key}".`);
       },
     );
     server.registerTool(
       'recall',
       {
         title: 'Recall',
-        description: 'Returns the value stored under a key in this session\'s scratchpad.',
-        inputSchema: z.object({ key: z.string().min(1).max(SCRATCHPAD_LIMITS.keyLength) }),
+        description: "Returns the value stored under a key in this session's scratchpad.",
+        inputSchema: z.object({ key: Key }),
         annotations: { readOnlyHint: true },
       },
       async ({ key }) => {
-        const pad = session.state.scratchpad;
-        return Object.hasOwn(pad, key) ? text(pad[key] ?? '') : text(`Nothing is remembered under "${key}".`, true);
+        const value = await session.data.get(key);
+        if (value === undefined) return text(`Nothing is remembered under "${key}".`, true);
+        return { ...text(typeof value === 'string' ? value : JSON.stringify(value)), structuredContent: { key, value } };
       },
+    );
+    server.registerTool(
+      'forget',
+      {
+        title: 'Forget',
+        description: "Removes a key from this session's scratchpad.",
+        inputSchema: z.object({ key: Key }),
+        annotations: { destructiveHint: true, idempotentHint: true },
+      },
+      async ({ key }) => text((await session.data.delete(key)) ? `Forgot "${key}".` : `Nothing was remembered under "${key}".`),
     );
   },
 };

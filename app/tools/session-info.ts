@@ -19,7 +19,7 @@ export const sessionInfo: ToolModule = {
           replica: session.replica,
           restored: session.restored,
           createdAt: new Date(session.createdAt).toISOString(),
-          toolsets: session.state.toolsets.map((t) => t.name),
+          toolsets: [...session.toolsets],
         };
         return { content: [{ type: 'text', text: JSON.stringify(info) }], structuredContent: info };
       },

@@ -42,15 +42,10 @@ export const enableToolset: ToolModule = {
         inputSchema: z.object({ name: z.string().min(1).max(64) }),
       },
       async ({ name }) => {
-        const toolset = TOOLSETS.get(name);
-        if (!toolset) return text(`Unknown toolset "${name}". Known: ${[...TOOLSETS.keys()].join(', ')}.`, true);
-        if (session.state.toolsets.some((t) => t.name === name)) return text(`Toolset "${name}" is already enabled.`);
-        const { persisted } = await session.update((state) => {
-          state.toolsets.push({ name });
-        });
-        // Registering on a connected server sends notifications/tools/list_changed.
-        toolset.register(server, session);
-        return text(`Enabled toolset "${name}"${persisted ? '' : ' on this replica (saved when the session store is back)'}.`);
+        if (!TOOLSETS.has(name)) return text(`Unknown toolset "${name}". Known: ${[...TOOLSETS.keys()].join(', ')}.`, true);
+        // Saved (on every replica) before it is registered; registering sends notifications/tools/list_changed.
+        const outcome = await session.enableToolset(name);
+        return text(outcome === 'already-enabled' ? `Toolset "${name}" is already enabled.` : `Enabled toolset "${name}".`);
       },
     );
   },

@@ -1,10 +1,29 @@
-// What a tool sees of its session: identity, the state it may change, and the replica serving it.
+// What a tool sees of its session: identity, its data (atomic, store-backed), toolsets, the replica serving it.
 import type { McpServer } from '@modelcontextprotocol/server';
-import type { SessionState } from '../sessions/record.js';
+import type { DataValue } from '../sessions/data.js';
+
+export type { DataValue };
 
 export interface ReplicaInfo {
   readonly host: string;
   readonly pid: number;
+}
+
+/**
+ * A session's data: the store is its source of truth, so every replica reads the same values. Each
+ * call is one atomic operation (one Redis round trip). Failures throw `SessionDataError` with a
+ * message meant for the caller ("Not saved: session store unavailable, retry."); a tool that lets it
+ * propagate answers with that message as a tool error. Keys are one namespace per session: prefix
+ * yours (`mytool:…`) if several tools keep data.
+ */
+export interface SessionData {
+  get(key: string): Promise<DataValue | undefined>;
+  /** Resolves once the store confirmed the write; never "saved later". */
+  set(key: string, value: DataValue): Promise<void>;
+  /** Resolves whether the key existed. */
+  delete(key: string): Promise<boolean>;
+  /** Every key and value (a null-prototype object). */
+  list(): Promise<Record<string, DataValue>>;
 }
 
 export interface SessionContext {
@@ -13,17 +32,18 @@ export interface SessionContext {
   /** True when this replica rebuilt the session from the store rather than creating it. */
   readonly restored: boolean;
   readonly replica: ReplicaInfo;
-  /** The session's state. Read freely; change it only through `update`. */
-  readonly state: Readonly<SessionState>;
+  readonly data: SessionData;
+  /** Toolsets enabled in this session, in order. */
+  readonly toolsets: readonly string[];
+  /**
+   * Enables a toolset for this session on every replica: a conditional write of the session's shape,
+   * retried on conflict. Throws when the store cannot confirm it.
+   */
+  enableToolset(name: string): Promise<'enabled' | 'already-enabled'>;
   /** The protocol version negotiated at initialize. */
   protocolVersion(): string | undefined;
   /** The client's name and version from its initialize request. */
   clientInfo(): { name: string; version: string } | undefined;
-  /**
-   * Applies a change to the state and saves the record. Resolves `persisted: false` when the store
-   * is down: the change holds on this replica and is saved when the store is back.
-   */
-  update(change: (state: SessionState) => void): Promise<{ persisted: boolean }>;
 }
 
 /** A tool module registers one or more tools on a session's server. Add yours to `tools/index.ts`. */
@@ -32,7 +52,7 @@ export interface ToolModule {
   register(server: McpServer, session: SessionContext): void;
 }
 
-/** A toolset: tools a session switches on with `enable_toolset`, remembered in its record by name. */
+/** A toolset: tools a session switches on with `enable_toolset`, remembered in its shape by name. */
 export interface Toolset {
   readonly name: string;
   readonly description: string;

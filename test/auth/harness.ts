@@ -44,6 +44,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     replica: { host: 'test', pid: process.pid },
     idleTtlMs: 60_000,
     maxTtlMs: 120_000,
+    pendingTtlMs: 60_000,
     maxLiveSessions: 100,
     liveIdleMs: 60_000,
     maxBodyBytes: 64 * 1024,

@@ -105,7 +105,7 @@ describe('request body timeout', () => {
     clearInterval(trickle);
     expect(slow.received()).toMatch(/^HTTP\/1\.1 408 /);
     expect(cutAfterMs).toBeGreaterThanOrEqual(900);
-    expect(cutAfterMs).toBeLessThan(2500);
+    expect(cutAfterMs).toBeLessThan(4000); // generous: a loaded CI machine delays the check
     expect(sent).toBeLessThan(body.length);
 
     // Well past the timeout the stream is still open, and still delivers.

@@ -20,7 +20,7 @@ beforeAll(async () => {
   server = await startHarness({
     // No OAUTH_JWKS_URL: the keys are discovered from the issuer's openid-configuration.
     auth: { mode: 'oauth', issuer: issuer.issuer, audience: [AUDIENCE], jwksUrl: undefined, requiredScopes: [SCOPE], rolesAsScopes: false },
-    oauth: { jwksCooldownMs: 300 },
+    oauth: { jwksCooldownMs: 2000 },
   });
 });
 afterAll(async () => {
@@ -138,14 +138,15 @@ describe('signing keys', () => {
 
   it('picks up a rotated signing key, refetching on an unknown kid at most once per cooldown', async () => {
     const before = issuer.jwksFetches;
-    await new Promise((resolve) => setTimeout(resolve, 350)); // past the cooldown since the last fetch
+    const rogue = await issuer.unpublishedKey();
+    const rogueTokens = await Promise.all(Array.from({ length: 20 }, () => token({}, { key: rogue })));
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // past the cooldown since the last fetch
     await issuer.rotate();
     const rotated = await token({ sub: 'after-rotation' });
     expect((await withToken(rotated)).status).toBe(200);
     expect(issuer.jwksFetches - before).toBe(1);
     // A flood of unknown kids inside the cooldown costs the issuer nothing more.
-    const rogue = await issuer.unpublishedKey();
-    const flood = await Promise.all(Array.from({ length: 20 }, async () => (await withToken(await token({}, { key: rogue }))).status));
+    const flood = await Promise.all(rogueTokens.map(async (t) => (await withToken(t)).status));
     expect(new Set(flood)).toEqual(new Set([401]));
     expect(issuer.jwksFetches - before).toBe(1);
   });

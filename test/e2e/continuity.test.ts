@@ -79,7 +79,7 @@ describe('continuity across processes', () => {
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32001);
     const inspect = redis.client();
-    expect(await inspect.exists(`mcp-continuity:session:${client.sessionId}`)).toBe(0);
+    expect(await inspect.keys(`*${client.sessionId}*`)).toEqual([]);
     inspect.disconnect();
     await client.close();
   });

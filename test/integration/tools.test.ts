@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../app/config.js';
 import { startServer, type RunningServer } from '../../app/server.js';
-import { SCRATCHPAD_LIMITS } from '../../app/tools/scratchpad.js';
+import { DATA_LIMITS } from '../../app/sessions/data.js';
 import { connectLegacy } from '../support/clients.js';
 
 let server: RunningServer;
@@ -31,8 +31,8 @@ describe('tools', () => {
   it('tools:scratchpad — remember refuses to grow past its limits and recall says when nothing is there', async () => {
     const c = await connectLegacy(server.url);
     await expect(c.call('recall', { key: 'missing' })).rejects.toThrow(/Nothing is remembered/);
-    for (let i = 0; i < SCRATCHPAD_LIMITS.keys; i++) await c.call('remember', { key: `k${i}`, value: 'x'.repeat(200) });
-    await expect(c.call('remember', { key: 'one-more', value: 'x' })).rejects.toThrow(/full/);
+    for (let i = 0; i < DATA_LIMITS.keys; i++) await c.call('remember', { key: `k${i}`, value: 'x'.repeat(200) });
+    await expect(c.call('remember', { key: 'one-more', value: 'x' })).rejects.toThrow(/already holds 64 keys/);
     await c.call('remember', { key: 'k0', value: 'overwrite is fine' });
     expect(await c.call('recall', { key: 'k0' })).toBe('overwrite is fine');
     await c.close();

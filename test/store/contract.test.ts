@@ -2,158 +2,127 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { DATA_LIMITS } from '../../app/sessions/data.js';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
-import { emptyState } from '../../app/sessions/record.js';
-import { RedisSessionStore } from '../../app/sessions/redis-store.js';
-import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import type { SessionStore } from '../../app/sessions/store.js';
-import { sampleRecord } from '../support/records.js';
-import { TestRedis } from '../support/redis.js';
+import { sampleShape } from '../support/records.js';
 import { useRedisStores } from '../support/stores.js';
 
-const record = sampleRecord;
-
 const fixture = useRedisStores(500);
-const openRedis = (prefix?: string) => fixture.open({ prefix });
 
 const adapters: Array<[string, () => Promise<SessionStore>]> = [
   ['memory', async () => new MemorySessionStore()],
-  ['redis', () => openRedis()],
+  ['redis', () => fixture.open()],
 ];
 
+/** Strings a client can send that a naive UTF-8 round trip would mangle. */
+const AWKWARD = ['__proto__', 'constructor', 'a\u0000b', '\ud800', 'x\udfffy', '👩‍👩‍👧', 'é', ''.padEnd(128, 'k')];
+
 describe.each(adapters)('SessionStore contract: %s', (_name, open) => {
-  it('gives back exactly what was saved', async () => {
+  it('gives back exactly the shape it created, at revision 1, and creates only once', async () => {
     const store = await open();
-    const saved = record();
-    await store.save(saved, 60_000);
-    expect(await store.load(saved.id)).toEqual({ status: 'found', record: saved });
+    const shape = sampleShape({ capabilities: { sampling: {} }, toolsets: ['math'] });
+    expect(await store.create(shape, 60_000)).toBe(true);
+    expect(await store.create({ ...shape, toolsets: [] }, 60_000)).toBe(false);
+    expect(await store.load(shape.id)).toEqual({ status: 'found', shape, rev: 1 });
   });
 
-  it('answers absent for an id never saved', async () => {
-    const store = await open();
-    expect((await store.load(randomUUID())).status).toBe('absent');
+  it('answers absent for an id never created', async () => {
+    expect((await (await open()).load(randomUUID())).status).toBe('absent');
   });
 
-  it('lets a record expire after its time to live, and touch extends it', async () => {
+  it('writes a shape only over the revision it was read at, and hands back the current one on conflict', async () => {
     const store = await open();
-    const [short, touched] = [record(), record()];
-    await store.save(short, 150);
-    await store.save(touched, 150);
+    const shape = sampleShape();
+    await store.create(shape, 60_000);
+    expect(await store.updateShape({ ...shape, toolsets: ['math'] }, 1, 60_000)).toEqual({ status: 'written', rev: 2 });
+    const stale = await store.updateShape({ ...shape, toolsets: ['text'] }, 1, 60_000);
+    expect(stale).toEqual({ status: 'conflict', current: { shape: { ...shape, toolsets: ['math'] }, rev: 2 } });
+    expect(await store.updateShape({ ...shape, toolsets: ['math', 'text'] }, 2, 60_000)).toEqual({ status: 'written', rev: 3 });
+    expect(await store.updateShape(sampleShape(), 1, 60_000)).toEqual({ status: 'gone' });
+  });
+
+  it('lets a session expire after its time to live, and touch extends it', async () => {
+    const store = await open();
+    const [short, touched] = [sampleShape(), sampleShape()];
+    await store.create(short, 150);
+    await store.create(touched, 150);
     await sleep(80);
     expect(await store.touch(touched.id, 1000)).toBe(true);
     await sleep(150);
     expect(['absent', 'expired']).toContain((await store.load(short.id)).status);
     expect((await store.load(touched.id)).status).toBe('found');
-  });
-
-  it('reports that touch found nothing for a missing record', async () => {
-    const store = await open();
     expect(await store.touch(randomUUID(), 1000)).toBe(false);
   });
 
-  it('writes only where absent when asked, and overwrites otherwise', async () => {
+  it('deletes every key of a session, says whether something was there, and tells listeners', async () => {
     const store = await open();
-    const first = record();
-    await store.save(first, 60_000);
-    await store.save({ ...first, state: { ...emptyState(), scratchpad: { city: 'Porto' } } }, 60_000, { onlyIfAbsent: true });
-    expect(await store.load(first.id)).toMatchObject({ record: { state: { scratchpad: { city: 'Lisbon' } } } });
-    await store.save({ ...first, state: { ...emptyState(), scratchpad: { city: 'Faro' } } }, 60_000);
-    expect(await store.load(first.id)).toMatchObject({ record: { state: { scratchpad: { city: 'Faro' } } } });
-  });
-
-  it('deletes, says whether something was there, and tells listeners', async () => {
-    const store = await open();
-    const saved = record();
-    await store.save(saved, 60_000);
+    const shape = sampleShape();
+    await store.create(shape, 60_000);
+    await store.dataSet(shape.id, 'k', 'v', 60_000);
     const heard: string[] = [];
-    const off = store.onInvalidate((id, kind) => heard.push(`${kind} ${id}`));
-    expect(await store.delete(saved.id)).toBe(true);
-    expect(await store.delete(saved.id)).toBe(false);
-    expect((await store.load(saved.id)).status).toBe('absent');
+    const off = store.onInvalidate((id, change) => heard.push(`${change.kind} ${id}`));
+    expect(await store.delete(shape.id)).toBe(true);
+    expect(await store.delete(shape.id)).toBe(false);
+    expect((await store.load(shape.id)).status).toBe('absent');
+    await expect(store.dataGet(shape.id, 'k')).rejects.toThrow(/ended or expired/);
     await sleep(100);
-    expect(heard).toContain(`deleted ${saved.id}`);
+    expect(heard).toEqual([`deleted ${shape.id}`]);
     off();
   });
 
-  it('treats a non-positive time to live as removal', async () => {
+  it('keeps data per key: set, get, overwrite, delete, list', async () => {
     const store = await open();
-    const saved = record();
-    await store.save(saved, 60_000);
-    await store.save(saved, 0);
-    expect((await store.load(saved.id)).status).toBe('absent');
+    const shape = sampleShape();
+    await store.create(shape, 60_000);
+    expect(await store.dataGet(shape.id, 'missing')).toBeUndefined();
+    await store.dataSet(shape.id, 'a', 'one', 60_000);
+    await store.dataSet(shape.id, 'b', 2, 60_000);
+    await store.dataSet(shape.id, 'a', 'uno', 60_000);
+    expect(await store.dataGet(shape.id, 'a')).toBe('uno');
+    expect(await store.dataDelete(shape.id, 'b', 60_000)).toBe(true);
+    expect(await store.dataDelete(shape.id, 'b', 60_000)).toBe(false);
+    expect({ ...(await store.dataList(shape.id)) }).toEqual({ a: 'uno' });
+    // Data writes leave the shape and its revision alone.
+    expect(await store.load(shape.id)).toEqual({ status: 'found', shape, rev: 1 });
   });
 
-  it('answers ping while up', async () => {
-    expect(await (await open()).ping()).toBe(true);
-  });
-});
-
-describe('RedisSessionStore specifics', () => {
-  it('keeps keys under its prefix, so two deployments share one Redis without meeting', async () => {
-    const [a, b] = [await openRedis('alpha:'), await openRedis('beta:')];
-    const saved = record();
-    await a.save(saved, 60_000);
-    expect((await b.load(saved.id)).status).toBe('absent');
-    const inspect = fixture.redis.client();
-    expect(await inspect.exists(`alpha:session:${saved.id}`)).toBe(1);
-    inspect.disconnect();
+  it('stores every JSON scalar as given and every awkward key and string intact', async () => {
+    const store = await open();
+    const shape = sampleShape();
+    await store.create(shape, 60_000);
+    const values = [0, -1.5, 1e300, true, false, null, '', '\ud800 lone', '\u2028', '{"not":"parsed"}', '1'];
+    for (const [i, value] of values.entries()) await store.dataSet(shape.id, `v${i}`, value, 60_000);
+    for (const [i, value] of values.entries()) expect(await store.dataGet(shape.id, `v${i}`)).toStrictEqual(value);
+    for (const key of AWKWARD) await store.dataSet(shape.id, key, key, 60_000);
+    for (const key of AWKWARD) expect(await store.dataGet(shape.id, key)).toBe(key);
+    const listed = await store.dataList(shape.id);
+    expect(Object.getPrototypeOf(listed)).toBeNull();
+    for (const key of AWKWARD) expect(Object.hasOwn(listed, key)).toBe(true);
   });
 
-  it('tells other replicas (not itself) that a record changed', async () => {
-    const prefix = `shared${randomUUID().slice(0, 6)}:`;
-    const [a, b] = [await openRedis(prefix), await openRedis(prefix)];
-    const heardA: string[] = [];
-    const heardB: string[] = [];
-    a.onInvalidate((id, kind) => heardA.push(`${kind} ${id}`));
-    b.onInvalidate((id, kind) => heardB.push(`${kind} ${id}`));
-    await sleep(100); // subscriptions settle
-    const saved = record();
-    await a.save(saved, 60_000);
-    await sleep(150);
-    expect(heardB).toEqual([`updated ${saved.id}`]);
-    expect(heardA).toEqual([]);
+  it('refuses a key past the key limit and a total past the byte limit, keeping what it had', async () => {
+    const store = await open();
+    const shape = sampleShape();
+    await store.create(shape, 60_000);
+    for (let i = 0; i < DATA_LIMITS.keys; i++) await store.dataSet(shape.id, `k${i}`, 'x', 60_000);
+    await expect(store.dataSet(shape.id, 'one-more', 'x', 60_000)).rejects.toMatchObject({ code: 'full' });
+    await store.dataSet(shape.id, 'k0', 'overwriting is fine', 60_000);
+    const big = sampleShape();
+    await store.create(big, 60_000);
+    for (let i = 0; i < 4; i++) await store.dataSet(big.id, `big${i}`, 'y'.repeat(4000), 60_000);
+    await expect(store.dataSet(big.id, 'big4', 'y'.repeat(4000), 60_000)).rejects.toMatchObject({ code: 'too-large' });
+    expect(Object.keys(await store.dataList(big.id)).sort()).toEqual(['big0', 'big1', 'big2', 'big3']);
   });
 
-  it('reports planted garbage, wrong versions and mismatched ids as corrupt', async () => {
-    const store = await openRedis('plant:');
-    const inspect = fixture.redis.client();
-    const cases: Array<[string, string]> = [
-      ['not JSON', '{"v":1,'],
-      ['record version 2 is not 1', JSON.stringify({ ...record(), v: 2 })],
-      ['schema', JSON.stringify({ v: 1, id: 'x' })],
-      ['record id does not match its key', JSON.stringify(record())],
-    ];
-    for (const [reason, raw] of cases) {
-      const id = randomUUID();
-      await inspect.set(`plant:session:${id}`, raw);
-      const result = await store.load(id);
-      expect(result.status).toBe('corrupt');
-      expect(result.status === 'corrupt' && result.reason).toContain(reason);
-    }
-    inspect.disconnect();
+  it('refuses data operations on a session that does not exist, instead of creating one', async () => {
+    const store = await open();
+    const id = randomUUID();
+    await expect(store.dataSet(id, 'k', 'v', 60_000)).rejects.toMatchObject({ code: 'gone' });
+    expect((await store.load(id)).status).toBe('absent');
   });
 
-  it('answers unavailable within its command bound when Redis is gone, and recovers when it is back', async () => {
-    const local = await TestRedis.start();
-    const store = new RedisSessionStore({ target: parseRedisUrl(local.url), keyPrefix: 'out:', commandTimeoutMs: 300 });
-    try {
-      expect(await store.waitUntilReady(5000)).toBe(true);
-      let reconnected = 0;
-      store.onReconnect(() => reconnected++);
-      await local.stop();
-      const started = Date.now();
-      expect((await store.load(randomUUID())).status).toBe('unavailable');
-      await expect(store.save(record(), 1000)).rejects.toThrow();
-      expect(await store.ping()).toBe(false);
-      expect(Date.now() - started).toBeLessThan(3000);
-      await local.resume();
-      const deadline = Date.now() + 8000;
-      while (!(await store.ping()) && Date.now() < deadline) await sleep(100);
-      expect(await store.ping()).toBe(true);
-      expect(reconnected).toBe(1);
-    } finally {
-      await store.close();
-      await local.close();
-    }
+  it('answers health without a round trip', async () => {
+    expect((await open()).health()).toEqual({ connected: true, channelProven: true });
   });
 });

@@ -75,6 +75,18 @@ export class TestRedis {
     child.removeAllListeners('exit');
   }
 
+  /** Stops the server after writing its data to disk: the next `resume()` starts with it (a restart or failover that keeps data). */
+  async stopKeepingData(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    this.#child = undefined;
+    const exited = once(child, 'exit');
+    const admin = this.client();
+    await admin.call('SHUTDOWN', 'SAVE').catch(() => undefined);
+    admin.disconnect();
+    await exited;
+  }
+
   /** Stops the server (SIGKILL: an outage, not a shutdown). */
   async stop(): Promise<void> {
     const child = this.#child;

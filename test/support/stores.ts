@@ -30,7 +30,7 @@ export function useRedisStores(commandTimeoutMs: number): RedisStoreFixture {
     },
     async open({ target, prefix } = {}) {
       const server = target ?? this.redis;
-      const store = new RedisSessionStore({ target: parseRedisUrl(server.url), keyPrefix: prefix ?? `t${randomUUID().slice(0, 8)}:`, commandTimeoutMs });
+      const store = new RedisSessionStore({ target: parseRedisUrl(server.url), keyPrefix: prefix ?? `t${randomUUID().slice(0, 8)}:`, commandTimeoutMs, heartbeatMs: 200 });
       opened.push(store);
       expect(await store.waitUntilReady(5000)).toBe(true);
       return store;

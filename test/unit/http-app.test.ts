@@ -17,6 +17,7 @@ function build(options: { maxLiveSessions?: number; allowedHosts?: string[]; all
     replica: { host: 'test', pid: 1 },
     idleTtlMs: 60_000,
     maxTtlMs: 120_000,
+    pendingTtlMs: 60_000,
     maxLiveSessions: options.maxLiveSessions ?? 100,
     liveIdleMs: 60_000,
     maxBodyBytes: 4096,
@@ -59,7 +60,7 @@ describe('routes', () => {
     const statusz = (clientAddress?: string) => app.fetch(new Request('http://localhost:3000/statusz', { headers: { host: 'localhost:3000' } }), { clientAddress });
     const local = await statusz('127.0.0.1');
     expect(local.status).toBe(200);
-    expect(await local.json()).toMatchObject({ status: 'ready', mode: 'memory', auth: 'none', store: { reachable: true }, liveSessions: 1 });
+    expect(await local.json()).toMatchObject({ status: 'ready', mode: 'memory', auth: 'none', store: { connected: true, channelProven: true }, liveSessions: 1 });
     expect((await statusz('::1')).status).toBe(200);
     expect((await statusz('10.0.0.7')).status).toBe(403);
     expect((await statusz(undefined)).status).toBe(403);

@@ -1,0 +1,105 @@
+// The invalidation channel, with proof that it is alive: a replica publishes a heartbeat to itself and
+// counts the channel alive only while its echoes come back. Pub/sub delivers in order on one
+// connection, so an echo of a beat sent at T means every change announced before T has arrived.
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface InvalidationChannelOptions {
+  readonly connection: RedisOptions;
+  /** Shared channel on which replicas announce shape changes and deletes. */
+  readonly channel: string;
+  /** This replica's own heartbeat channel. */
+  readonly heartbeatChannel: string;
+  /** Publishes on the command connection (a beat proves both paths). */
+  readonly publish: (channel: string, message: string) => Promise<unknown>;
+  readonly heartbeatMs: number;
+  /** With no echo of a beat sent within this long, the channel is suspect. */
+  readonly suspectAfterMs: number;
+  readonly onMessage: (message: string) => void;
+  /** Invalidations may have been missed: the channel went silent, came back, or was re-subscribed. */
+  readonly onSuspect: (why: string) => void;
+  readonly now?: () => number;
+}
+
+export class InvalidationChannel {
+  readonly #o: InvalidationChannelOptions;
+  readonly #now: () => number;
+  readonly #subscriber: Redis;
+  readonly #timer: NodeJS.Timeout;
+  /** Send time of the newest beat whose echo arrived. */
+  #provenAt = Number.NEGATIVE_INFINITY;
+  #wasProven = false;
+  #wasSubscribed = false;
+  #everProven = false;
+  #closing = false;
+  readonly #firstProof: Promise<void>;
+  #resolveFirstProof: () => void = () => {};
+
+  constructor(options: InvalidationChannelOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#firstProof = new Promise((resolve) => (this.#resolveFirstProof = resolve));
+    // Queues SUBSCRIBE until connected and re-subscribes after every reconnect.
+    this.#subscriber = new Redis({ ...options.connection, maxRetriesPerRequest: null });
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', (channel: string, message: string) => {
+      if (channel === options.heartbeatChannel) this.#echo(Number(message));
+      else if (channel === options.channel) options.onMessage(message);
+    });
+    this.#subscriber.on('ready', () => {
+      // Messages published while the subscriber was away are lost.
+      if (this.#wasSubscribed && !this.#closing) options.onSuspect('invalidation channel re-subscribed');
+    });
+    void this.#subscriber.subscribe(options.channel, options.heartbeatChannel).then(
+      () => {
+        this.#wasSubscribed = true;
+        this.#beat();
+      },
+      () => undefined,
+    );
+    this.#timer = setInterval(() => this.#beat(), options.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  /** True while a beat sent within `suspectAfterMs` has echoed back. Costs no round trip. */
+  get proven(): boolean {
+    return this.#now() - this.#provenAt < this.#o.suspectAfterMs;
+  }
+
+  /** Resolves once the first beat has echoed (or after `ms`). */
+  async waitUntilProven(ms: number): Promise<boolean> {
+    if (this.proven) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#firstProof, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+    return this.proven;
+  }
+
+  #beat(): void {
+    if (this.#closing) return;
+    this.#o.publish(this.#o.heartbeatChannel, String(this.#now())).catch(() => {});
+    if (this.#wasProven && !this.proven) {
+      this.#wasProven = false;
+      this.#o.onSuspect(`invalidation channel silent for ${this.#o.suspectAfterMs} ms; connection reset`);
+      // A connection a network silently dropped never errors by itself: make a new one.
+      this.#subscriber.disconnect(true);
+    }
+  }
+
+  #echo(sentAt: number): void {
+    if (!Number.isFinite(sentAt)) return;
+    this.#provenAt = Math.max(this.#provenAt, sentAt);
+    if (!this.proven || this.#wasProven) return;
+    this.#wasProven = true;
+    // Proven again after a silence: changes announced during it were missed, so re-read once more.
+    if (this.#everProven) this.#o.onSuspect('invalidation channel proven alive again');
+    this.#everProven = true;
+    this.#resolveFirstProof();
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#timer);
+    await this.#subscriber.quit().catch(() => {});
+    this.#subscriber.disconnect();
+  }
+}
