@@ -24,7 +24,21 @@ export interface OAuthOptions {
   readonly jwksCooldownMs?: number;
   /** Clock skew accepted on `exp`/`nbf`. Default 30 s. */
   readonly clockToleranceS?: number;
+  /** Longest a verified token is trusted without checking its signature again. Default 5 min. */
+  readonly verifiedCacheMs?: number;
 }
+
+/** What a verified token proved, kept so the next request with it skips the signature check. */
+interface Verified {
+  readonly principal: string;
+  readonly scopes: readonly string[];
+  /** Epoch ms: the token's `exp`, or sooner so a key withdrawn from the JWKS stops working within bounds. */
+  readonly until: number;
+}
+
+const VERIFIED_MAX = 10_000;
+
+type Refusal = Extract<AuthOutcome, { ok: false }>;
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 /** Asymmetric algorithms only: a JWKS never holds the shared secret an HS256 token would need. */
@@ -41,6 +55,8 @@ export class OAuthResourceServer implements Authenticator {
   readonly #metadataPaths: ReadonlySet<string>;
   readonly #metadataBody: string;
   #jwks: Promise<Jwks> | undefined;
+  /** Keyed by the token's SHA-256, never the token; Map order is insertion order, oldest evicted first. */
+  readonly #verified = new Map<string, Verified>();
 
   constructor(options: OAuthOptions) {
     this.#o = options;
@@ -77,6 +93,27 @@ export class OAuthResourceServer implements Authenticator {
       this.#o.logger.debug({ reason: header === null ? 'missing' : 'not a bearer token' }, 'refused an unauthenticated request');
       return this.#refuse(401, header === null ? undefined : 'invalid_token', 'Unauthorized: send an OAuth access token as Authorization: Bearer <token>');
     }
+    const verified = await this.#verify(token);
+    if ('response' in verified) return verified;
+    const missing = this.#o.requiredScopes.filter((required) => !verified.scopes.some((s) => scopeSatisfies(s, required)));
+    if (missing.length > 0) {
+      this.#o.logger.debug({ missing }, 'refused a token without the required scopes');
+      return this.#refuse(403, 'insufficient_scope', `Forbidden: the token lacks the scope(s) ${missing.join(' ')}: sign in again and grant them`);
+    }
+    return { ok: true, principal: verified.principal };
+  }
+
+  /**
+   * Checks signature and claims, or reuses the result for a token already verified: a client sends the
+   * same token on every request until it expires, and an RS256 check costs more than the rest of a warm
+   * request's auth.
+   */
+  async #verify(token: string): Promise<Verified | Refusal> {
+    const digest = createHash('sha256').update(token).digest('base64url');
+    const now = Date.now();
+    const cached = this.#verified.get(digest);
+    if (cached && cached.until > now) return cached;
+    if (cached) this.#verified.delete(digest);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, await this.#keys(), {
@@ -89,16 +126,17 @@ export class OAuthResourceServer implements Authenticator {
     } catch (error) {
       return this.#failure(error);
     }
-    const scopes = grantedScopes(payload, this.#o.rolesAsScopes);
-    const missing = this.#o.requiredScopes.filter((required) => !scopes.some((s) => scopeSatisfies(s, required)));
-    if (missing.length > 0) {
-      this.#o.logger.debug({ missing }, 'refused a token without the required scopes');
-      return this.#refuse(403, 'insufficient_scope', `Forbidden: the token lacks the scope(s) ${missing.join(' ')}: sign in again and grant them`);
-    }
-    return { ok: true, principal: principalOf(payload) };
+    const verified: Verified = {
+      principal: principalOf(payload),
+      scopes: grantedScopes(payload, this.#o.rolesAsScopes),
+      until: Math.min((payload.exp as number) * 1000, now + (this.#o.verifiedCacheMs ?? 300_000)),
+    };
+    if (this.#verified.size >= VERIFIED_MAX) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(digest, verified);
+    return verified;
   }
 
-  #failure(error: unknown): AuthOutcome {
+  #failure(error: unknown): Refusal {
     const code = error instanceof errors.JOSEError ? error.code : undefined;
     if (code === undefined || UNAVAILABLE.has(code)) {
       // The issuer's keys are unreachable: the token may be fine, so no invalid_token (which would send
@@ -112,7 +150,7 @@ export class OAuthResourceServer implements Authenticator {
     return this.#refuse(401, 'invalid_token', message);
   }
 
-  #refuse(status: 401 | 403, error: 'invalid_token' | 'insufficient_scope' | undefined, message: string): AuthOutcome {
+  #refuse(status: 401 | 403, error: 'invalid_token' | 'insufficient_scope' | undefined, message: string): Refusal {
     let challenge = `Bearer resource_metadata="${this.#metadataUrl}"`;
     if (this.#o.requiredScopes.length > 0) challenge += `, scope="${this.#o.requiredScopes.join(' ')}"`;
     if (error) challenge += `, error="${error}"`;

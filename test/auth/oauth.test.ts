@@ -20,7 +20,7 @@ beforeAll(async () => {
   server = await startHarness({
     // No OAUTH_JWKS_URL: the keys are discovered from the issuer's openid-configuration.
     auth: { mode: 'oauth', issuer: issuer.issuer, audience: [AUDIENCE], jwksUrl: undefined, requiredScopes: [SCOPE], rolesAsScopes: false },
-    oauth: { jwksCooldownMs: 2000 },
+    oauth: { jwksCooldownMs: 2000, clockToleranceS: 1 },
   });
 });
 afterAll(async () => {
@@ -136,11 +136,15 @@ describe('signing keys', () => {
     expect(issuer.discoveryFetches - discovery).toBe(0);
   });
 
-  it('picks up a rotated signing key, refetching on an unknown kid at most once per cooldown', async () => {
+  it('picks up a rotated signing key, refetching on an unknown kid at most once per cooldown; drops remembered tokens at expiry', async () => {
     const before = issuer.jwksFetches;
     const rogue = await issuer.unpublishedKey();
     const rogueTokens = await Promise.all(Array.from({ length: 20 }, () => token({}, { key: rogue })));
-    await new Promise((resolve) => setTimeout(resolve, 2100)); // past the cooldown since the last fetch
+    // A verified token is remembered, but never past its expiry.
+    const shortLived = await token({ sub: 'short' }, { expiresIn: Math.floor(Date.now() / 1000) + 1 });
+    expect([(await withToken(shortLived)).status, (await withToken(shortLived)).status]).toEqual([200, 200]);
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // past the cooldown since the last fetch, and the expiry (+1 s tolerance)
+    expect((await withToken(shortLived)).status).toBe(401);
     await issuer.rotate();
     const rotated = await token({ sub: 'after-rotation' });
     expect((await withToken(rotated)).status).toBe(200);
