@@ -15,6 +15,7 @@ export interface HarnessOptions {
   readonly oauth?: AuthenticatorOptions['oauth'];
   readonly sessionCreateRate?: Rate;
   readonly requestTimeoutMs?: number;
+  readonly trustProxy?: boolean;
 }
 
 export interface Harness {
@@ -59,7 +60,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     sessionCreateRate: options.sessionCreateRate,
     logger,
   });
-  const server: Server = createNodeServer(app, { logger, requestTimeoutMs: options.requestTimeoutMs ?? 30_000, trustProxy: false });
+  const server: Server = createNodeServer(app, { logger, requestTimeoutMs: options.requestTimeoutMs ?? 30_000, trustProxy: options.trustProxy ?? false });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `${origin}/mcp`,

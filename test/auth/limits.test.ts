@@ -66,6 +66,24 @@ describe('RateLimiter', () => {
   });
 });
 
+describe('client address', () => {
+  it("comes from the socket, or with TRUST_PROXY from X-Forwarded-For's last hop, which decides loopback-only /statusz", async () => {
+    const statusz = (server: Harness, forwarded?: string) => fetch(`${server.origin}/statusz`, forwarded ? { headers: { 'x-forwarded-for': forwarded } } : {});
+    const direct = await startHarness({ auth: { mode: 'none' } });
+    const proxied = await startHarness({ auth: { mode: 'none' }, trustProxy: true });
+    try {
+      expect((await statusz(direct)).status).toBe(200);
+      expect((await statusz(direct, '203.0.113.9')).status).toBe(200); // not trusted: the socket is loopback
+      expect((await statusz(proxied, '203.0.113.9')).status).toBe(403);
+      expect((await statusz(proxied, '127.0.0.1, 203.0.113.9')).status).toBe(403); // a client cannot prepend its way in
+      expect((await statusz(proxied, '203.0.113.9, 127.0.0.1')).status).toBe(200);
+      expect((await statusz(proxied)).status).toBe(200); // no header: the socket
+    } finally {
+      await Promise.all([direct.close(), proxied.close()]);
+    }
+  });
+});
+
 describe('request body timeout', () => {
   let server: Harness;
   beforeAll(async () => {
