@@ -175,13 +175,16 @@ type AuthMode = 'none' | 'key' | 'oauth';
 const BENCH_KEY = 'bench0123456789abcdef0123456789ab';
 
 /**
- * Runs `task` with an Authorization header on every fetch: workload.ts speaks raw JSON-RPC without auth,
- * and this keeps its API unchanged for one section.
+ * Runs `task` with an Authorization header on every fetch to the given origins: workload.ts speaks raw
+ * JSON-RPC without auth, and this keeps its API unchanged for one section.
  */
-async function withBearer<T>(token: string | undefined, task: () => Promise<T>): Promise<T> {
-  if (token === undefined) return task();
+async function withBearers<T>(tokens: Readonly<Record<string, string>>, task: () => Promise<T>): Promise<T> {
   const plain = globalThis.fetch;
-  globalThis.fetch = (input, init) => plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+  globalThis.fetch = (input, init) => {
+    const token = tokens[new URL(input instanceof Request ? input.url : String(input)).origin];
+    if (token === undefined) return plain(input, init);
+    return plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+  };
   try {
     return await task();
   } finally {
@@ -189,30 +192,15 @@ async function withBearer<T>(token: string | undefined, task: () => Promise<T>):
   }
 }
 
-/** Warm-path throughput of one memory-mode server per auth mode; OAuth validates every request (JWKS cached). */
-type AuthLoad = LoadResult & { readonly serverCpuMsPerRequest: number };
+type Measured = LoadResult & { readonly cpuUsPerRequest: number };
 
-async function authWarm(mode: AuthMode, issuer: TestIssuer, oauthToken: string): Promise<AuthLoad> {
+/** A memory-mode server in one auth mode; OAuth validates the token on every request (JWKS cached). */
+async function authServer(mode: AuthMode, issuer: TestIssuer): Promise<ServerProcess> {
   const port = await freePort();
   const env: Record<string, string> = { MCP_RESPONSE_MODE: 'json', SESSION_CREATE_RATE: 'off', LOG_LEVEL: 'info', AUTH_MODE: mode };
   if (mode === 'key') env.MCP_API_KEYS = `bench:${BENCH_KEY}`;
   if (mode === 'oauth') Object.assign(env, { OAUTH_ISSUER: issuer.issuer, OAUTH_AUDIENCE: 'bench-api', OAUTH_JWKS_URL: issuer.jwksUrl, MCP_PUBLIC_URL: `http://127.0.0.1:${port}/mcp` });
-  const server = await ServerProcess.start({ env, port });
-  try {
-    return await withBearer(mode === 'none' ? undefined : mode === 'key' ? BENCH_KEY : oauthToken, async () => {
-      const ids = await pool(Array.from({ length: K }), 10, () => openSession(server.url));
-      await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
-      await closedLoop(server.url, ids, Math.min(2000, MS / 2));
-      const cpuBefore = cpuSeconds(server.pid);
-      const load = await closedLoop(server.url, ids, MS);
-      // Server CPU per request shows the auth cost even when other load on the machine skews throughput.
-      const serverCpuMsPerRequest = ((cpuSeconds(server.pid) - cpuBefore) * 1000) / load.requests;
-      log(`auth ${mode}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, server CPU ${serverCpuMsPerRequest.toFixed(3)} ms/request, ${load.errors} errors`);
-      return { ...load, serverCpuMsPerRequest };
-    });
-  } finally {
-    await server.kill('SIGKILL');
-  }
+  return ServerProcess.start({ env, port });
 }
 
 /** The auth check alone, in process: what each request pays on top of the no-auth path. */
@@ -235,30 +223,61 @@ async function authCheckMicros(issuer: TestIssuer, token: string): Promise<Recor
   return { key: await time(key, BENCH_KEY), oauth: await time(oauth, token) };
 }
 
+/**
+ * The three modes run at the same time, each with K sessions in a closed loop: on a shared machine other
+ * load then hits all three alike, and the throughput ratio is the per-request cost ratio.
+ */
 async function authCost(): Promise<Record<string, unknown>> {
   const issuer = await TestIssuer.start();
+  const modes = ['none', 'key', 'oauth'] as const;
+  const servers: Partial<Record<AuthMode, ServerProcess>> = {};
   try {
     const token = await issuer.token('bench-api', {}, { expiresIn: '2h' });
-    const rounds: Record<AuthMode, AuthLoad[]> = { none: [], key: [], oauth: [] };
-    for (let round = 1; round <= ROUNDS; round++) for (const mode of ['none', 'key', 'oauth'] as const) rounds[mode].push(await authWarm(mode, issuer, token));
-    const median = (list: AuthLoad[]) => [...list].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(list.length / 2)] as AuthLoad;
-    const [none, key, oauth] = [median(rounds.none), median(rounds.key), median(rounds.oauth)];
-    const cpu = (mode: AuthMode) => [...rounds[mode].map((r) => r.serverCpuMsPerRequest)].sort((a, b) => a - b)[Math.floor(ROUNDS / 2)] as number;
-    const cpuOf = { none: cpu('none'), key: cpu('key'), oauth: cpu('oauth') };
-    const ratio = (x: AuthLoad) => ({ throughput: x.perSecond / none.perSecond, p50: x.p50 / none.p50, serverCpuPerRequest: cpuOf[x === key ? 'key' : 'oauth'] / cpuOf.none });
-    const show = (x: AuthLoad) => `${ratio(x).throughput.toFixed(3)}x throughput, ${ratio(x).serverCpuPerRequest.toFixed(3)}x server CPU per request`;
-    log(`auth cost vs no auth (median round): key ${show(key)}; oauth ${show(oauth)}; JWKS fetched ${issuer.jwksFetches}x`);
+    for (const mode of modes) servers[mode] = await authServer(mode, issuer);
+    const at = (mode: AuthMode) => servers[mode] as ServerProcess;
+    const bearers = { [at('key').origin]: BENCH_KEY, [at('oauth').origin]: token };
+    const rounds = await withBearers(bearers, async () => {
+      const ids = Object.fromEntries(
+        await Promise.all(modes.map(async (mode) => {
+          const list = await pool(Array.from({ length: K }), 10, () => openSession(at(mode).url));
+          await pool(list, 10, (id) => callTool(at(mode).url, id, 'remember', { key: 'k', value: 'v' }));
+          return [mode, list] as const;
+        })),
+      ) as Record<AuthMode, string[]>;
+      await Promise.all(modes.map((mode) => closedLoop(at(mode).url, ids[mode], Math.min(2000, MS / 2))));
+      const result: Array<Record<AuthMode, Measured>> = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const cpuBefore = modes.map((mode) => cpuSeconds(at(mode).pid));
+        const loads = await Promise.all(modes.map((mode) => closedLoop(at(mode).url, ids[mode], MS)));
+        // Server CPU per request: the cost itself, even if the one client process is what limits throughput.
+        const [none, key, oauth] = loads.map((load, i) => ({ ...load, cpuUsPerRequest: ((cpuSeconds(at(modes[i] as AuthMode).pid) - (cpuBefore[i] as number)) * 1e6) / load.requests }));
+        if (!none || !key || !oauth) throw new Error('a mode produced no load result');
+        const each = (f: (x: Measured) => string) => `${f(none)} / ${f(key)} / ${f(oauth)}`;
+        log(`auth round ${round} (none / key / oauth): ${each((x) => String(Math.round(x.perSecond)))} req/s, p50 ${each((x) => x.p50.toFixed(1))} ms, server CPU ${each((x) => x.cpuUsPerRequest.toFixed(0))} µs/request, ${none.errors + key.errors + oauth.errors} errors`);
+        result.push({ none, key, oauth });
+      }
+      return result;
+    });
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const ratio = (mode: 'key' | 'oauth') => ({
+      throughput: median(rounds.map((r) => r[mode].perSecond / r.none.perSecond)),
+      serverCpuPerRequest: median(rounds.map((r) => r[mode].cpuUsPerRequest / r.none.cpuUsPerRequest)),
+    });
+    const ratioToNone = { key: ratio('key'), oauth: ratio('oauth') };
+    const show = (r: ReturnType<typeof ratio>) => `${r.throughput.toFixed(3)}x throughput, ${r.serverCpuPerRequest.toFixed(3)}x server CPU per request`;
+    log(`auth cost vs no auth (median of ${ROUNDS} concurrent rounds): key ${show(ratioToNone.key)}; oauth ${show(ratioToNone.oauth)}; JWKS fetched ${issuer.jwksFetches}x`);
     const check = await authCheckMicros(issuer, token);
-    log(`one auth check in process: key ${check.key.toFixed(1)} µs, oauth (cached JWKS, RS256) ${check.oauth.toFixed(1)} µs; a warm request costs ${(cpuOf.none * 1000).toFixed(0)} µs of server CPU`);
-    return { none, key, oauth, serverCpuMsPerRequest: cpuOf, ratioToNone: { key: ratio(key), oauth: ratio(oauth) }, authCheckMicros: check, jwksFetches: issuer.jwksFetches };
+    log(`one auth check in process: key ${check.key.toFixed(1)} µs, oauth (cached JWKS, remembered token) ${check.oauth.toFixed(1)} µs`);
+    return { rounds, ratioToNone, authCheckMicros: check, jwksFetches: issuer.jwksFetches };
   } finally {
+    await Promise.all(Object.values(servers).map((server) => server.kill('SIGKILL')));
     await issuer.close();
   }
 }
 
 async function main(): Promise<void> {
   if (flags['auth-only']) {
-    log(`auth cost only: ${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode, memory mode, MCP_RESPONSE_MODE=json`);
+    log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
     console.log(JSON.stringify(await authCost(), null, 2));
     return;
   }
