@@ -20,6 +20,7 @@ export const ENV = {
   heartbeat: 'REDIS_HEARTBEAT',
   pendingTtl: 'SESSION_PENDING_TTL',
   keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
+  keyVaultRefresh: 'KEY_VAULT_REFRESH',
   maxBodyBytes: 'MAX_BODY_BYTES',
   responseMode: 'MCP_RESPONSE_MODE',
   logLevel: 'LOG_LEVEL',
@@ -92,8 +93,14 @@ export interface Config {
   readonly allowedHosts: readonly string[];
   /** Redis URL or Azure connection string, when given directly. Wins over Key Vault. */
   readonly redisUrl: string | undefined;
-  /** Key Vault holding the Redis connection string; used only when `redisUrl` is absent. */
-  readonly keyVault: { readonly url: string; readonly secretName: string; readonly clientId: string | undefined; readonly timeoutMs: number } | undefined;
+  /**
+   * Key Vault holding the Redis connection string; used only when `redisUrl` is absent. `timeoutMs`
+   * bounds one read (then it is retried); `refreshIntervalMs` re-reads the latest version to notice a
+   * rotation (undefined: only when Redis refuses the credentials).
+   */
+  readonly keyVault:
+    | { readonly url: string; readonly secretName: string; readonly clientId: string | undefined; readonly timeoutMs: number; readonly refreshIntervalMs: number | undefined }
+    | undefined;
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   readonly keyPrefix: string;
   /** Sliding idle lifetime of a session record. */
@@ -283,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
           secretName: get(ENV.redisSecretName) ?? 'redis-connection-string',
           clientId: get(ENV.azureClientId),
           timeoutMs: duration(ENV.keyVaultTimeout, '10s'),
+          refreshIntervalMs: /^(off|0)$/i.test(get(ENV.keyVaultRefresh) ?? '') ? undefined : duration(ENV.keyVaultRefresh, '15m'),
         }
       : undefined,
     keyPrefix: get(ENV.keyPrefix) ?? 'mcp-continuity:',

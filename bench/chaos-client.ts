@@ -11,8 +11,10 @@ export interface ClientTally {
   failures: Record<string, number>;
   /** Failed calls by drill phase. */
   failuresByPhase: Record<string, number>;
-  /** Writes the server took but said it could not save yet (the store was down): held on one replica. */
-  held: number;
+  /** Writes the server refused honestly ("Not saved: … retry"): nothing confirmed, nothing held. */
+  refused: number;
+  /** Reads that showed a key older than a write the server had confirmed (target 0). */
+  confirmedWritesLost: number;
   lost: LossReason | undefined;
   lostDetail: string | undefined;
 }
@@ -28,8 +30,10 @@ export interface ClientOptions {
   readonly phase: () => string;
 }
 
-/** The scratchpad's answer when it kept a value on this replica only (store down). */
-const HELD = /saved when the session store is back/;
+/** The store could not confirm or answer: an honest tool error, retried like a failed call. */
+const STORE_DOWN = /^Not (saved|read|deleted): session store unavailable/;
+/** Each iteration writes these keys with two calls in flight at once (round robin: two replicas). */
+const KEYS = ['a', 'b'] as const;
 
 const NO_ANSWER = '\u0000no answer';
 
@@ -51,14 +55,16 @@ class Lost extends Error {
 }
 
 export class ChaosClient {
-  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, held: 0, lost: undefined, lostDetail: undefined };
+  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined };
   sessionId: string | undefined;
   #client: LegacyClient | undefined;
   #counter = 0;
-  /** Last value the server confirmed; `#unconfirmed` are writes whose answer never came (they may have landed). */
-  #confirmed: string | undefined;
-  #unconfirmed = new Set<string>();
+  /** Per key: the last value the server confirmed, and later writes whose answer never came (they may have landed). */
+  readonly #confirmed = new Map<string, string>();
+  readonly #unconfirmed = new Map<string, Set<string>>(KEYS.map((k) => [k, new Set<string>()]));
   #toolsetEnabled = false;
+  /** A second toolset enabled while a replica's invalidation channel is frozen: every replica must serve it. */
+  #textEnabled = false;
   /** The last few calls, for the report when the session is lost. */
   readonly #history: string[] = [];
 
@@ -72,12 +78,14 @@ export class ChaosClient {
         await sleep(this.options.thinkMs);
       }
       // Once the faults are over every replica must agree: three reads (three replicas, round robin).
-      const seen = new Set<string | undefined>();
-      for (let n = 0; n < 3; n++) {
-        const value = await this.#verify(5);
-        if (value !== NO_ANSWER) seen.add(value);
+      for (const key of KEYS) {
+        const seen = new Set<string | undefined>();
+        for (let n = 0; n < 3; n++) {
+          const value = await this.#verify(key, 5);
+          if (value !== NO_ANSWER) seen.add(value);
+        }
+        if (seen.size > 1) throw new Lost('wrong state', `replicas disagree on "${key}" after the drill: ${[...seen].join(' / ')}`);
       }
-      if (seen.size > 1) throw new Lost('wrong state', `replicas disagree after the drill: ${[...seen].join(' / ')}`);
     } catch (error) {
       if (!(error instanceof Lost)) throw error;
       this.tally.lost = error.reason;
@@ -107,19 +115,29 @@ export class ChaosClient {
     try {
       const result = await client.client.callTool({ name, arguments: args }, undefined, { timeout: this.options.callTimeoutMs });
       const first = (result.content as Array<{ text?: string }>)[0];
-      this.#note(`${name}(${String(args.value ?? '')}) ${first?.text?.slice(0, 30) ?? ''}`);
-      return { ok: true, text: first?.text ?? '', isError: result.isError === true };
+      const text = first?.text ?? '';
+      this.#note(`${name}(${String(args.value ?? '')}) ${text.slice(0, 30)}`);
+      if (result.isError && STORE_DOWN.test(text)) {
+        this.tally.refused++;
+        this.#fail('refused');
+        return { ok: false };
+      }
+      return { ok: true, text, isError: result.isError === true };
     } catch (error) {
       const why = cause(error);
       this.#note(`${name}(${String(args.value ?? '')}) failed ${why}`);
       if (why === '404') throw new Lost('404', `${name}: session not found (${(error as Error).message.slice(0, 120)})`);
       if (this.#toolsetEnabled && /tool.*not found|unknown tool/i.test((error as Error).message)) throw new Lost('wrong state', `${name}: toolset gone`);
-      this.tally.failed++;
-      this.tally.failures[why] = (this.tally.failures[why] ?? 0) + 1;
-      const phase = this.options.phase().replace(/ \d+$/, '');
-      this.tally.failuresByPhase[phase] = (this.tally.failuresByPhase[phase] ?? 0) + 1;
+      this.#fail(why);
       return { ok: false };
     }
+  }
+
+  #fail(why: string): void {
+    this.tally.failed++;
+    this.tally.failures[why] = (this.tally.failures[why] ?? 0) + 1;
+    const phase = this.options.phase().replace(/ \d+$/, '');
+    this.tally.failuresByPhase[phase] = (this.tally.failuresByPhase[phase] ?? 0) + 1;
   }
 
   #note(entry: string): void {
@@ -128,6 +146,15 @@ export class ChaosClient {
   }
 
   async #iteration(i: number): Promise<void> {
+    if (!this.#textEnabled && this.options.phase().startsWith('frozen')) {
+      const enabled = await this.#call('enable_toolset', { name: 'text' });
+      if (enabled.ok && !enabled.isError) this.#textEnabled = true;
+    }
+    if (this.#textEnabled && i % 3 === 0) {
+      // Another replica may have a frozen channel: it must still know this session's new toolset.
+      const upper = await this.#call('uppercase', { text: `x${i}` });
+      if (upper.ok && (upper.isError || upper.text !== `X${i}`)) throw new Lost('wrong state', `uppercase answered ${upper.text.slice(0, 80)}`);
+    }
     if (i % 10 === 5) {
       if (!this.#toolsetEnabled) {
         const enabled = await this.#call('enable_toolset', { name: 'math' });
@@ -138,33 +165,39 @@ export class ChaosClient {
       if (sum.ok && (sum.isError || sum.text !== String(i + 1))) throw new Lost('wrong state', `add answered ${sum.text.slice(0, 80)}`);
       return;
     }
+    // Two writes in flight at once, as agents make parallel tool calls; the proxy sends them to two replicas.
     const value = String(++this.#counter);
-    const wrote = await this.#call('remember', { key: 'counter', value });
-    if (wrote.ok && !wrote.isError && !HELD.test(wrote.text)) {
-      this.#confirmed = value;
-      this.#unconfirmed.clear();
-    } else {
-      // Not confirmed as saved (no answer, or the server said it holds the value on one replica until
-      // the store is back): a later read may show it or the last saved value, never anything older.
-      if (wrote.ok && HELD.test(wrote.text)) this.tally.held++;
-      this.#unconfirmed.add(value);
-    }
-    await this.#verify(1);
+    await Promise.all(KEYS.map((key) => this.#write(key, `${key}${value}`)));
+    await Promise.all(KEYS.map((key) => this.#verify(key, 1)));
   }
 
-  /** Recalls the counter; a wrong answer loses the session, a failed call is retried up to `attempts` times. */
-  async #verify(attempts: number): Promise<string | undefined> {
+  async #write(key: string, value: string): Promise<void> {
+    const wrote = await this.#call('remember', { key, value });
+    const unconfirmed = this.#unconfirmed.get(key) as Set<string>;
+    if (wrote.ok && !wrote.isError) {
+      this.#confirmed.set(key, value);
+      unconfirmed.clear();
+    } else {
+      // No answer, or "not saved" after a command timeout: it may still have landed. A later read may show
+      // it or the last confirmed value, never anything older.
+      unconfirmed.add(value);
+    }
+  }
+
+  /** Recalls a key; an older value than confirmed loses the session, a failed call is retried up to `attempts` times. */
+  async #verify(key: string, attempts: number): Promise<string | undefined> {
     for (let n = 0; n < attempts; n++) {
-      const read = await this.#call('recall', { key: 'counter' });
+      const read = await this.#call('recall', { key });
       if (!read.ok) {
         if (n + 1 < attempts) await sleep(500);
         continue;
       }
       const got = read.isError ? undefined : read.text;
-      if (got === this.#confirmed) return got;
-      if (got !== undefined && this.#unconfirmed.has(got)) return got;
-      if (read.isError && this.#confirmed === undefined) return undefined;
-      throw new Lost('wrong state', `recall answered ${JSON.stringify(got?.slice(0, 40))}, expected ${JSON.stringify(this.#confirmed)}`);
+      const confirmed = this.#confirmed.get(key);
+      if (got === confirmed) return got;
+      if (got !== undefined && this.#unconfirmed.get(key)?.has(got)) return got;
+      this.tally.confirmedWritesLost++;
+      throw new Lost('wrong state', `recall "${key}" answered ${JSON.stringify(got?.slice(0, 40))}, expected ${JSON.stringify(confirmed)}`);
     }
     return NO_ANSWER;
   }

@@ -1,6 +1,7 @@
 // The chaos drill: replicas behind a round-robin proxy, looping clients, restarts, kills and a Redis outage.
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
+import { FreezingProxy } from '../test/support/tcp-proxy.js';
 import { ChaosClient, type LossReason } from './chaos-client.js';
 import { RoundRobinProxy } from './proxy.js';
 
@@ -16,8 +17,10 @@ export interface DrillOptions {
   readonly rollingRounds: number;
   /** Random SIGKILLs, each followed by a restart. */
   readonly kills: number;
-  /** How long Redis stays down (redis mode only). */
+  /** How long Redis stays down (redis mode only); it comes back with its data, as after a restart or failover. */
   readonly outageMs: number;
+  /** How long replica 0 runs with its invalidation connection frozen (redis mode only; 0 skips the phase). */
+  readonly frozenMs?: number;
   readonly thinkMs: number;
   readonly callTimeoutMs: number;
   readonly log?: (line: string) => void;
@@ -33,12 +36,15 @@ export interface DrillResult {
   readonly failed: number;
   readonly failures: Record<string, number>;
   readonly failuresByPhase: Record<string, number>;
-  /** Writes taken while Redis was down and held on one replica until it was back. */
-  readonly held: number;
+  /** Writes refused honestly ("Not saved: … retry") while the store could not confirm them. */
+  readonly refused: number;
+  /** Reads that showed a key older than a write the server had confirmed (target 0). */
+  readonly confirmedWritesLost: number;
   readonly proxy502: number;
   readonly restarts: number;
   readonly kills: number;
   readonly outageMs: number;
+  readonly frozenMs: number;
   readonly seconds: number;
 }
 
@@ -48,11 +54,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const log = options.log ?? (() => {});
   const started = performance.now();
   const redis = options.mode === 'redis' ? await TestRedis.start() : undefined;
+  // Replica 0 reaches Redis through a proxy that can freeze its connections without closing them.
+  const freezer = redis ? await FreezingProxy.start(redis.port) : undefined;
   const ports = await Promise.all(Array.from({ length: options.replicas }, () => freePort()));
   const env = (i: number): Record<string, string> => ({
     LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
     REPLICA_NAME: `replica-${i}`,
-    ...(redis ? { REDIS_URL: redis.url } : {}),
+    ...(redis ? { REDIS_URL: i === 0 && freezer ? freezer.url : redis.url } : {}),
   });
   const servers = await Promise.all(ports.map((port, i) => ServerProcess.start({ env: env(i), port })));
   const proxy = await RoundRobinProxy.start(ports);
@@ -91,14 +99,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       await server.restart();
       await pause(options.settleMs / 2);
     }
+    if (freezer && options.frozenMs && !allLost()) {
+      phase = 'frozen subscriber';
+      log(`${options.mode}: replica 0's invalidation connection frozen (${freezer.freezeSubscribers()} connection)`);
+      await pause(options.frozenMs);
+    }
     if (redis && !allLost()) {
       log(`${options.mode}: Redis down for ${options.outageMs} ms`);
       phase = 'Redis down';
-      await redis.stop();
+      await redis.stopKeepingData();
       await pause(options.outageMs);
       await redis.resume();
       phase = 'Redis back';
-      log(`${options.mode}: Redis back (empty: it keeps nothing on disk)`);
+      log(`${options.mode}: Redis back (with its data, as after a restart or failover)`);
     }
     phase = 'settle';
     await pause(options.settleMs * 2);
@@ -112,6 +125,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       servers.forEach((s, i) => writeFileSync(`${process.env.CHAOS_DUMP_LOGS}/replica-${i}.log`, s.output));
     }
     await Promise.all(servers.map((s) => s.kill('SIGKILL')));
+    await freezer?.close();
     await redis?.close();
   }
   const tallies = clients.map((c) => c.tally);
@@ -133,11 +147,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     failed: tallies.reduce((n, t) => n + t.failed, 0),
     failures,
     failuresByPhase,
-    held: tallies.reduce((n, t) => n + t.held, 0),
+    refused: tallies.reduce((n, t) => n + t.refused, 0),
+    confirmedWritesLost: tallies.reduce((n, t) => n + t.confirmedWritesLost, 0),
     proxy502: proxy.stats.badGateway,
     restarts,
     kills,
     outageMs: redis ? options.outageMs : 0,
+    frozenMs: freezer ? (options.frozenMs ?? 0) : 0,
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
 }

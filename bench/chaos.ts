@@ -5,10 +5,10 @@ import { parseArgs } from 'node:util';
 import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js';
 
 const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
-                        [--outage 20s] [--think 50ms] [--call-timeout 5s] [--mode both|redis|memory]
+                        [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 5s] [--mode both|redis|memory]
                         [--out bench/results/chaos-latest.json]
 Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
-CHAOS_OUTAGE, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_MODE, CHAOS_OUT.`;
+CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_MODE, CHAOS_OUT.`;
 
 function ms(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw.trim());
@@ -26,6 +26,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       rounds: { type: 'string' },
       kills: { type: 'string' },
       outage: { type: 'string' },
+      frozen: { type: 'string' },
       think: { type: 'string' },
       'call-timeout': { type: 'string' },
       mode: { type: 'string' },
@@ -50,6 +51,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       rollingRounds: Number(pick('rounds', 'ROUNDS', '3')),
       kills: Number(pick('kills', 'KILLS', '3')),
       outageMs: ms(pick('outage', 'OUTAGE', '20s')),
+      frozenMs: ms(pick('frozen', 'FROZEN', '10s')),
       thinkMs: ms(pick('think', 'THINK', '50ms')),
       callTimeoutMs: ms(pick('call-timeout', 'CALL_TIMEOUT', '5s')),
     },
@@ -67,10 +69,12 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['tool calls', (r) => String(r.calls)],
     ['calls failed (retried)', (r) => `${r.failed} (${Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'})`],
     ['  by phase', (r) => Object.entries(r.failuresByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
-    ['writes held on one replica', (r) => String(r.held)],
+    ['confirmed writes lost', (r) => String(r.confirmedWritesLost)],
+    ['writes refused ("Not saved", retried)', (r) => String(r.refused)],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['rolling restarts', (r) => String(r.restarts)],
     ['SIGKILLs', (r) => String(r.kills)],
+    ['frozen subscriber (replica 0)', (r) => (r.frozenMs ? `${r.frozenMs / 1000} s` : '-')],
     ['Redis outage', (r) => (r.outageMs ? `${r.outageMs / 1000} s` : '-')],
     ['duration', (r) => `${r.seconds} s`],
   ];
@@ -82,7 +86,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, calls failed ${r.failed}/${r.calls} (in flight on killed replicas or during the Redis outage)`
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, calls failed ${r.failed}/${r.calls} (in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ when: new Date().toISOString(), settings: drill, results, final: finalLine(results) }, null, 2)}\n`);
   const redis = results.find((r) => r.mode === 'redis');
-  process.exit(redis && redis.lost > 0 ? 1 : 0);
+  process.exit(redis && (redis.lost > 0 || redis.confirmedWritesLost > 0) ? 1 : 0);
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\/bench\//, '/bench/'))) void main();

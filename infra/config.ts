@@ -1,4 +1,5 @@
 // Typed configuration of one deployment environment: defaults in one place, dev/prod values, env overrides.
+import { SECURITY_DEFAULTS, securityOverrides, validateSecurity, type SecuritySettings } from './security-config.js';
 
 /** Which Redis product holds the session records. Mutually exclusive, so a union, not two flags. */
 export type RedisFlavour = 'cache' | 'managed';
@@ -25,7 +26,8 @@ export interface RedisCacheSku {
   readonly capacity: number;
 }
 
-export interface StackConfig {
+/** Auth and network settings are documented in `security-config.ts`. */
+export interface StackConfig extends SecuritySettings {
   /** Environment name; also the cdktf stack name (`cdktf deploy <environment>`). */
   readonly environment: string;
   /** Project name used in resource names that allow hyphens and length. */
@@ -92,6 +94,7 @@ export const DEFAULTS: Omit<StackConfig, 'environment'> = {
   keyVaultRetentionDays: 7,
   backend: { kind: 'local' },
   tags: { project: 'mcp-continuity' },
+  ...SECURITY_DEFAULTS,
 };
 
 /** The placeholder image: synth warns while it is in use, because nothing is published under it. */
@@ -106,7 +109,8 @@ export function defineEnvironment(environment: string, overrides: Partial<Omit<S
 
 /** The environments `infra/main.ts` synthesizes: one definition, different sizes. */
 export const ENVIRONMENTS = {
-  dev: defineEnvironment('dev', { minReplicas: 0, maxReplicas: 2 }),
+  // dev keeps public Redis/Key Vault endpoints so a first deploy from a laptop just works; prod is private.
+  dev: defineEnvironment('dev', { minReplicas: 0, maxReplicas: 2, network: 'public' }),
   prod: defineEnvironment('prod', {
     cpu: 0.5,
     memory: '1Gi',
@@ -146,6 +150,11 @@ function validate(c: StackConfig): void {
   if (c.keyVaultRetentionDays < 7 || c.keyVaultRetentionDays > 90) {
     throw new InfraConfigError('keyVaultRetentionDays', `Azure accepts 7–90, got ${c.keyVaultRetentionDays}`);
   }
+  validateSecurity(c, fail);
+}
+
+function fail(setting: string, message: string): never {
+  throw new InfraConfigError(setting, message);
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -190,5 +199,5 @@ export function applyEnvOverrides(base: StackConfig, env: Env): StackConfig {
     throw new InfraConfigError('INFRA_BACKEND', `must be "local" or "azurerm", got "${backend}"`);
   }
   const { environment, ...rest } = base;
-  return defineEnvironment(environment, { ...rest, ...overrides });
+  return defineEnvironment(environment, { ...rest, ...overrides, ...securityOverrides(env, fail) });
 }

@@ -1,6 +1,7 @@
 // cdktf entry point: one stack per environment from one definition. `npm run synth` runs it directly.
 import { App } from 'cdktf';
 import { applyEnvOverrides, ENVIRONMENTS, PLACEHOLDER_IMAGE } from './config.js';
+import { securityWarnings } from './security-config.js';
 import { McpContinuityStack } from './stack.js';
 
 // The outdir comes from CDKTF_OUTDIR (the cdktf CLI sets it; tests point it at a temp dir), else cdktf.out.
@@ -11,6 +12,7 @@ for (const base of Object.values(ENVIRONMENTS)) {
   if (config.image === PLACEHOLDER_IMAGE) {
     console.warn(`[${config.environment}] image is the placeholder ${PLACEHOLDER_IMAGE}; set INFRA_IMAGE before deploying`);
   }
+  for (const warning of securityWarnings(config)) console.warn(`[${config.environment}] ${warning}`);
   new McpContinuityStack(app, config);
 }
 app.synth();

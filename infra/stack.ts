@@ -11,7 +11,10 @@ import { AppIdentity } from './constructs/identity.js';
 import { SessionRedis } from './constructs/redis.js';
 import { SecretVault } from './constructs/keyvault.js';
 import { Registry } from './constructs/registry.js';
-import { McpContainerApp } from './constructs/container-app.js';
+import { McpContainerApp, type AppAuth } from './constructs/container-app.js';
+import { PrivateNetwork } from './constructs/network.js';
+import { EntraApp } from './constructs/entra-app.js';
+import { stableUuid } from './naming.js';
 
 /** A bare `name:tag` has no registry host: no `/`, or a first segment without `.`, `:` or `localhost`. */
 function hasRegistryHost(image: string): boolean {
@@ -27,6 +30,8 @@ export class McpContinuityStack extends TerraformStack {
   readonly identity: AppIdentity;
   readonly registry: Registry | undefined;
   readonly containerApp: McpContainerApp;
+  readonly network: PrivateNetwork | undefined;
+  readonly entraApp: EntraApp | undefined;
 
   constructor(scope: Construct, config: StackConfig) {
     super(scope, config.environment);
@@ -59,6 +64,10 @@ export class McpContinuityStack extends TerraformStack {
     const monitoring = new Monitoring(this, 'monitoring', { ...common, name: names.logAnalytics, retentionInDays: config.logRetentionDays });
     this.identity = new AppIdentity(this, 'identity', { ...common, name: names.identity });
     const principalId = this.identity.identity.principalId;
+    const isPrivate = config.network === 'private';
+    this.network = isPrivate
+      ? new PrivateNetwork(this, 'network', { ...common, name: names.virtualNetwork, addresses: config.networkAddresses })
+      : undefined;
 
     this.redis = new SessionRedis(this, 'redis', {
       ...common,
@@ -66,6 +75,7 @@ export class McpContinuityStack extends TerraformStack {
       name: names.redis,
       cacheSku: config.redisCacheSku,
       managedSku: config.managedRedisSku,
+      publicNetworkAccess: !isPrivate,
     });
     this.vault = new SecretVault(this, 'key-vault', {
       ...common,
@@ -76,9 +86,30 @@ export class McpContinuityStack extends TerraformStack {
       secretName: config.redisSecretName,
       secretValue: this.redis.connectionUrl,
       softDeleteRetentionDays: config.keyVaultRetentionDays,
+      apiKeysSecretName: config.auth === 'key' ? config.apiKeysSecretName : undefined,
+      network: config.network,
+      operatorIpRanges: config.operatorIpRanges,
     });
 
     const dependsOn: ITerraformDependable[] = [this.vault.readerAssignment];
+    if (this.vault.apiKeysReaderAssignment) dependsOn.push(this.vault.apiKeysReaderAssignment);
+    if (this.network) {
+      this.network.connect('key-vault', 'keyVault', { name: names.keyVault, resourceId: this.vault.vault.id });
+      this.network.connect('redis', config.redis === 'cache' ? 'redisCache' : 'managedRedis', { name: names.redis, resourceId: this.redis.resource.id });
+      // The first revision reads Key Vault at start-up: its private endpoint and DNS record must exist by then.
+      dependsOn.push(...this.network.endpoints);
+    }
+
+    this.entraApp = config.oauth
+      ? new EntraApp(this, 'entra', {
+          displayName: names.entraApp,
+          customDomain: config.oauth.customDomain,
+          scope: config.oauth.scope,
+          scopeId: stableUuid(config.project, config.environment, config.nameSeed, 'scope', config.oauth.scope),
+          preAuthorizedClientIds: config.oauth.preAuthorizedClientIds,
+        })
+      : undefined;
+    const auth = this.appAuth();
     let image = config.image;
     if (config.registry) {
       this.registry = new Registry(this, 'registry', { ...common, name: names.registry, pullPrincipalId: principalId });
@@ -104,10 +135,51 @@ export class McpContinuityStack extends TerraformStack {
       minReplicas: config.minReplicas,
       maxReplicas: config.maxReplicas,
       concurrentRequests: config.concurrentRequests,
+      auth,
+      infrastructureSubnetId: this.network?.appsSubnet.id,
+      ingressAllowedCidrs: config.ingressAllowedCidrs,
       dependsOn,
     });
+    this.outputs();
+  }
 
-    new TerraformOutput(this, 'mcp_endpoint', { value: `https://${this.containerApp.fqdn}/mcp`, description: 'MCP endpoint URL' });
+  /** What the server's auth needs, from the config and the resources made for it. */
+  private appAuth(): AppAuth {
+    if (this.config.auth === 'key') return { mode: 'key', apiKeysSecretId: this.vault.apiKeysSecretId! };
+    if (this.config.auth === 'none') return { mode: 'none' };
+    const entra = this.entraApp!;
+    return {
+      mode: 'oauth',
+      issuer: entra.issuer,
+      audience: entra.clientId,
+      // The server checks the token's `scp`, which holds the bare scope value, not the full URI.
+      requiredScopes: this.config.oauth!.scope,
+      customDomain: this.config.oauth!.customDomain,
+    };
+  }
+
+  /** Outputs hold names, URLs and ids only; every secret stays in Key Vault (test/infra/outputs.test.ts). */
+  private outputs(): void {
+    const { config, names } = this;
+    const endpoint = config.oauth ? `https://${config.oauth.customDomain}/mcp` : `https://${this.containerApp.fqdn}/mcp`;
+
+    new TerraformOutput(this, 'mcp_endpoint', { value: endpoint, description: 'MCP endpoint URL' });
+    new TerraformOutput(this, 'app_fqdn', { value: this.containerApp.fqdn, description: 'Azure host name of the app (CNAME target of a custom domain)' });
+    new TerraformOutput(this, 'custom_domain_verification_id', {
+      value: this.containerApp.environment.customDomainVerificationId,
+      description: 'Value of the asuid.<host> TXT record that proves a custom domain is yours (public by design)',
+    });
+    if (config.auth === 'key') {
+      new TerraformOutput(this, 'api_keys_show_command', {
+        value: `az keyvault secret show --vault-name ${names.keyVault} --name ${config.apiKeysSecretName} --query value -o tsv`,
+        description: 'Prints the API keys (id:key,...); the value itself is never a Terraform output',
+      });
+    }
+    if (this.entraApp) {
+      new TerraformOutput(this, 'oauth_client_id', { value: this.entraApp.clientId, description: 'Client id of the API app registration (token audience)' });
+      new TerraformOutput(this, 'oauth_scope', { value: this.entraApp.fullScope, description: 'Scope a client requests from Entra ID' });
+      new TerraformOutput(this, 'oauth_issuer', { value: this.entraApp.issuer, description: 'Token issuer' });
+    }
     new TerraformOutput(this, 'key_vault_uri', { value: this.vault.uri, description: 'Key Vault holding the Redis URL' });
     new TerraformOutput(this, 'redis_host', { value: this.redis.host, description: 'Redis host name (TLS only)' });
     if (this.registry) {

@@ -9,15 +9,17 @@ const SHORT: Omit<DrillOptions, 'mode'> = {
   rollingRounds: 1,
   kills: 1,
   outageMs: 2000,
+  frozenMs: 5000,
   thinkMs: 20,
   callTimeoutMs: 4000,
 };
 
 describe('chaos drill (short)', () => {
-  it('chaos:redis — no session and no scratchpad value is lost through a rolling restart, a SIGKILL and a Redis outage', { timeout: 90_000 }, async () => {
+  it('chaos:redis — with two writes in flight per client, no session and no confirmed write is lost through a rolling restart, a SIGKILL, a frozen invalidation connection and a Redis restart', { timeout: 90_000 }, async () => {
     const result = await runDrill({ ...SHORT, mode: 'redis' });
     expect(result.lostDetails).toEqual([]);
     expect(result.lost).toBe(0);
+    expect(result.confirmedWritesLost).toBe(0);
     expect(result.restarts).toBe(SHORT.replicas);
     expect(result.kills).toBe(1);
     expect(result.calls).toBeGreaterThan(result.failed);

@@ -67,6 +67,7 @@ export class LiveSession implements SessionContext {
   awaitingFirstCall = false;
   closed = false;
   readonly #hello: ClientHello;
+  readonly #toolNames: ReadonlySet<string>;
   readonly #host: LiveSessionHost;
   #protocolVersion: string | undefined;
   #negotiated: (version: string) => void = () => {};
@@ -97,12 +98,18 @@ export class LiveSession implements SessionContext {
       if (!this.shape) this.shape = { v: 2, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
-    this.server = createSessionServer(this);
+    const built = createSessionServer(this);
+    this.server = built.server;
+    this.#toolNames = built.toolNames;
     this.data = this.#dataApi();
   }
 
   get toolsets(): readonly string[] {
     return this.shape?.toolsets ?? [];
+  }
+
+  hasTool(name: string): boolean {
+    return this.#toolNames.has(name);
   }
 
   /** The cached shape must be re-read before it is served. */

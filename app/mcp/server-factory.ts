@@ -4,12 +4,26 @@ import { TOOL_MODULES, TOOLSETS, type SessionContext } from '../tools/index.js';
 
 export const SERVER_INFO = { name: 'mcp-continuity', version: '0.1.0' } as const;
 
-export function createSessionServer(session: SessionContext): McpServer {
+export interface SessionServer {
+  readonly server: McpServer;
+  /** Names of every tool registered on it so far. */
+  readonly toolNames: ReadonlySet<string>;
+}
+
+export function createSessionServer(session: SessionContext): SessionServer {
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
+  // The SDK keeps its tool registry private; the host needs to know when a call names a tool this copy
+  // has not registered (the session may have enabled a toolset on another replica a moment ago).
+  const toolNames = new Set<string>();
+  const register = server.registerTool.bind(server) as (name: string, ...rest: unknown[]) => unknown;
+  server.registerTool = ((name: string, ...rest: unknown[]) => {
+    toolNames.add(name);
+    return register(name, ...rest);
+  }) as McpServer['registerTool'];
   for (const module of TOOL_MODULES) module.register(server, session);
   // Registered before connect, so a restored session gets its toolsets without a list_changed.
   registerToolsets(server, session, session.toolsets);
-  return server;
+  return { server, toolNames };
 }
 
 /** Registers the named toolsets (unknown names, e.g. from a newer release, are skipped). */

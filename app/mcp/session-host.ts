@@ -46,6 +46,25 @@ export interface HostStats {
   readonly restoreMisses: number;
 }
 
+/**
+ * Requests whose answer is the shape itself: a tool list, or a call to a tool this copy has not
+ * registered. They re-read the shape (one round trip) so that a toolset enabled on another replica a
+ * moment ago is never answered with "not found", whatever the channel's latency. Everything else is
+ * served from the cached shape while the channel is proven alive.
+ */
+function dependsOnShape(session: LiveSession, body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m: { method?: unknown; params?: { name?: unknown } } | null) => {
+    if (m?.method === 'tools/list') return true;
+    return m?.method === 'tools/call' && typeof m.params?.name === 'string' && !session.hasTool(m.params.name);
+  });
+}
+
+/** A JSON-RPC request (not a notification, not a GET stream): what ends a new session's short pending TTL. */
+function isCall(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((m: { method?: unknown; id?: unknown } | null) => typeof m?.method === 'string' && m.id !== undefined);
+}
+
 const retryLater = (what: string) => new HttpError(503, RPC.serverError, `${what}: retry shortly`, { 'retry-after': '1' });
 
 export class SessionHost {
@@ -171,7 +190,7 @@ export class SessionHost {
       this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
       throw sessionNotFound();
     }
-    if (this.#shapes.needsRead(session)) {
+    if (this.#shapes.needsRead(session) || dependsOnShape(session, body)) {
       const freshness = await this.#shapes.read(session);
       if (freshness === 'gone') {
         this.#drop(session, 'gone from the store');
@@ -254,7 +273,7 @@ export class SessionHost {
 
   /** Extends the record's TTL at most once per touch interval, off the request path. */
   #keepAlive(session: LiveSession, body: unknown): void {
-    if (session.awaitingFirstCall && (body as { method?: unknown } | undefined)?.method !== 'notifications/initialized') {
+    if (session.awaitingFirstCall && isCall(body)) {
       // The first real call: from now on the session gets the full idle lifetime.
       session.awaitingFirstCall = false;
       session.lastTouched = 0;

@@ -1,18 +1,30 @@
 // Lua scripts of the Redis store. Each touches one session key (one hash slot on a clustered Redis);
 // channels are arguments, not keys. No script decodes JSON: stored strings are opaque to Redis.
 
-/** ARGV: shape, px. Creates the session hash at revision 1 unless the key exists. */
-export const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+/**
+ * Every write script takes a deadline (Unix ms) as its last argument and refuses to run after it,
+ * returning LATE. A caller that timed out has told its client "not saved"; without the deadline, the
+ * command could still run later (stuck in a socket buffer, or re-sent after a reconnect) and overwrite
+ * a newer write that was confirmed meanwhile.
+ */
+export const LATE = -9;
+const DEADLINE = `
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[#ARGV]) then return {${LATE}} end
+`;
+
+/** ARGV: shape, px, deadline. Creates the session hash at revision 1 unless the key exists. Returns {1} or {0}. */
+export const CREATE = `${DEADLINE}
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 redis.call('HSET', KEYS[1], 'rev', '1', 'shape', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+return {1}`;
 
 /**
- * ARGV: expected rev, shape, px, channel, message. Writes only over the expected revision, then announces
+ * ARGV: expected rev, shape, px, channel, message, deadline. Writes only over the expected revision, then announces
  * "<message> <new rev>". Returns {1, rev} written, {2, rev, shape} conflict, {0} gone.
  */
-export const UPDATE_SHAPE = `
+export const UPDATE_SHAPE = `${DEADLINE}
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if not rev then return {0} end
 if rev ~= ARGV[1] then return {2, rev, redis.call('HGET', KEYS[1], 'shape')} end
@@ -23,10 +35,10 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. nextRev)
 return {1, nextRev}`;
 
 /**
- * ARGV: field, value, px, max keys, max total bytes. Sets one data field within the session's limits.
+ * ARGV: field, value, px, max keys, max total bytes, deadline. Sets one data field within the session's limits.
  * Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too large (total).
  */
-export const DATA_SET = `
+export const DATA_SET = `${DEADLINE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local fields = redis.call('HGETALL', KEYS[1])
 local count, total, exists = 0, #ARGV[1] + #ARGV[2], false
@@ -45,12 +57,12 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1}`;
 
-/** ARGV: field, px. Deletes one data field. Returns -1 gone, else the number of fields removed. */
-export const DATA_DELETE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+/** ARGV: field, px, deadline. Deletes one data field. Returns {-1} gone, else {fields removed}. */
+export const DATA_DELETE = `${DEADLINE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return removed`;
+return {removed}`;
 
 /** ARGV: channel, message. DEL, then PUBLISH only when a key was removed. */
 export const DELETE_AND_ANNOUNCE = `

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { InvalidationChannel } from './redis-channel.js';
-import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, UPDATE_SHAPE } from './redis-scripts.js';
+import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
 import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
@@ -47,11 +47,13 @@ export class RedisSessionStore implements SessionStore {
   #down = false;
   #closing = false;
   #lastReset = 0;
+  readonly #commandTimeoutMs: number;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.keyPrefix;
     this.#events = `${options.keyPrefix}events`;
     this.#onStatus = options.onStatus ?? (() => {});
+    this.#commandTimeoutMs = options.commandTimeoutMs;
     const connection = {
       ...toIoredisOptions(options.target),
       connectTimeout: Math.max(options.commandTimeoutMs, 1000),
@@ -116,7 +118,7 @@ export class RedisSessionStore implements SessionStore {
 
   async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
     if (ttlMs <= 0) return false;
-    return (await this.#run(() => this.#client.eval(CREATE, 1, this.key(shape.id), encodeShape(shape), Math.ceil(ttlMs)), 'saved')) === 1;
+    return (await this.#write(CREATE, shape.id, [encodeShape(shape), Math.ceil(ttlMs)], 'saved'))[0] === 1;
   }
 
   async load(id: string): Promise<LoadResult> {
@@ -141,10 +143,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async updateShape(shape: SessionShape, rev: number, ttlMs: number): Promise<ShapeWrite> {
-    const reply = (await this.#run(
-      () => this.#client.eval(UPDATE_SHAPE, 1, this.key(shape.id), String(rev), encodeShape(shape), Math.ceil(Math.max(ttlMs, 1)), this.#events, `shape ${shape.id} ${this.#origin}`),
-      'saved',
-    )) as [number, string?, string?];
+    const reply = (await this.#write(UPDATE_SHAPE, shape.id, [String(rev), encodeShape(shape), Math.ceil(Math.max(ttlMs, 1)), this.#events, `shape ${shape.id} ${this.#origin}`], 'saved')) as [number, string?, string?];
     if (reply[0] === 1) return { status: 'written', rev: Number(reply[1]) };
     if (reply[0] === 2) {
       const decoded = decodeShape(reply[2] ?? '', shape.id);
@@ -175,10 +174,7 @@ export class RedisSessionStore implements SessionStore {
   async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
     const field = encodeDataKey(key);
     const encoded = encodeDataValue(value);
-    const reply = (await this.#run(
-      () => this.#client.eval(DATA_SET, 1, this.key(id), field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes),
-      'saved',
-    )) as [number, number?];
+    const reply = (await this.#write(DATA_SET, id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes], 'saved')) as [number, number?];
     if (reply[0] === 1) return;
     if (reply[0] === 2) throw dataErrors.full();
     if (reply[0] === 3) throw dataErrors.tooLarge(reply[1] ?? 0);
@@ -186,7 +182,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
-    const removed = await this.#run(() => this.#client.eval(DATA_DELETE, 1, this.key(id), encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1))), 'deleted');
+    const [removed] = await this.#write(DATA_DELETE, id, [encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1))], 'deleted');
     if (removed === -1) throw dataErrors.gone();
     return removed === 1;
   }
@@ -237,6 +233,18 @@ export class RedisSessionStore implements SessionStore {
     else if (kind === 'shape' && origin !== this.#origin && Number.isInteger(Number(rev))) change = { kind: 'shape', rev: Number(rev) };
     else return;
     for (const listener of this.#invalidateListeners) listener(id, change);
+  }
+
+  /**
+   * Runs a write script with a deadline: past it, Redis refuses to run the script, so a write this
+   * caller gave up on (and reported as not saved) can never land later. The deadline sits a little
+   * before the command timeout to absorb clock skew between this replica and Redis.
+   */
+  async #write(script: string, id: string, args: ReadonlyArray<string | number>, verb: 'saved' | 'deleted'): Promise<Array<number | string>> {
+    const deadline = Date.now() + this.#commandTimeoutMs - Math.min(250, this.#commandTimeoutMs / 4);
+    const reply = (await this.#run(() => this.#client.eval(script, 1, this.key(id), ...args, deadline), verb)) as Array<number | string>;
+    if (reply[0] === LATE) throw dataErrors.unavailable(verb);
+    return reply;
   }
 
   /** Runs a command; anything but a definite answer becomes "unavailable: retry" for the caller. */

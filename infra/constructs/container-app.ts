@@ -1,9 +1,32 @@
-// Container Apps environment and the MCP server app: identity, env, HTTPS ingress, probes, scaling.
+// Container Apps environment and the MCP server app: identity, env, auth settings, HTTPS ingress, probes, scaling.
 import { Construct } from 'constructs';
 import type { ITerraformDependable } from 'cdktf';
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment/index.js';
-import { ContainerApp } from '@cdktf/provider-azurerm/lib/container-app/index.js';
+import { ContainerApp, type ContainerAppTemplateContainerEnv } from '@cdktf/provider-azurerm/lib/container-app/index.js';
+import { ContainerAppCustomDomain } from '@cdktf/provider-azurerm/lib/container-app-custom-domain/index.js';
 import { ENV } from '../../app/config.js';
+import { AUTH_ENV } from '../app-env.js';
+
+/** What the server's auth needs from the platform, per `AUTH_MODE`. */
+export type AppAuth =
+  | {
+      readonly mode: 'key';
+      /** Versionless Key Vault secret URL holding `id:key[,id:key]`; read by the platform with the app identity. */
+      readonly apiKeysSecretId: string;
+    }
+  | {
+      readonly mode: 'oauth';
+      readonly issuer: string;
+      readonly audience: string;
+      /** Scopes the token's `scp` must hold, space-separated. */
+      readonly requiredScopes: string;
+      /** Host name bound to the app (managed certificate); the public URL is `https://<customDomain>/mcp`. */
+      readonly customDomain: string;
+    }
+  | { readonly mode: 'none' };
+
+/** Name of the Container App secret that carries the API keys; the env var refers to it by this name. */
+export const API_KEYS_APP_SECRET = 'mcp-api-keys';
 
 export interface McpContainerAppProps {
   readonly environmentName: string;
@@ -25,6 +48,14 @@ export interface McpContainerAppProps {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly concurrentRequests: number;
+  readonly auth: AppAuth;
+  /**
+   * Subnet of a VNet-integrated environment (`network: 'private'`), so the app reaches Redis and Key Vault
+   * through their private endpoints; undefined for the platform-managed network.
+   */
+  readonly infrastructureSubnetId: string | undefined;
+  /** If non-empty, ingress admits only these IPv4 CIDR ranges. */
+  readonly ingressAllowedCidrs: readonly string[];
   /** Role assignments that must exist before the first revision starts. */
   readonly dependsOn: ITerraformDependable[];
   readonly tags: Readonly<Record<string, string>>;
@@ -35,6 +66,8 @@ export class McpContainerApp extends Construct {
   readonly app: ContainerApp;
   /** Public host name of the app. */
   readonly fqdn: string;
+  /** The OAuth custom domain binding, with an Azure-managed certificate. */
+  readonly customDomain: ContainerAppCustomDomain | undefined;
 
   constructor(scope: Construct, id: string, props: McpContainerAppProps) {
     super(scope, id);
@@ -43,12 +76,22 @@ export class McpContainerApp extends Construct {
       location: props.location,
       resourceGroupName: props.resourceGroupName,
       logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+      ...(props.infrastructureSubnetId
+        ? {
+            infrastructureSubnetId: props.infrastructureSubnetId,
+            // A workload-profiles environment: it takes a /27 subnet (consumption-only needs a /23) and its
+            // Consumption profile bills like the consumption-only plan.
+            workloadProfile: [{ name: CONSUMPTION, workloadProfileType: CONSUMPTION }],
+          }
+        : {}),
       tags: { ...props.tags },
     });
     // The app cannot reference its own ingress FQDN (a cycle), but Azure builds it from the app name
     // and the environment's default domain, which is known before the app exists.
     const publicHost = `${props.appName}.${this.environment.defaultDomain}`;
     const probe = { transport: 'HTTP', port: props.port };
+    const auth = authSettings(props.auth, props.identityId);
+    const allowedHosts = props.auth.mode === 'oauth' ? `${publicHost},${props.auth.customDomain}` : publicHost;
     this.app = new ContainerApp(this, 'app', {
       name: props.appName,
       resourceGroupName: props.resourceGroupName,
@@ -57,12 +100,19 @@ export class McpContainerApp extends Construct {
       revisionMode: 'Single',
       identity: { type: 'UserAssigned', identityIds: [props.identityId] },
       registry: props.registryServer ? [{ server: props.registryServer, identity: props.identityId }] : undefined,
+      workloadProfileName: props.infrastructureSubnetId ? CONSUMPTION : undefined,
+      secret: auth.secrets.length > 0 ? auth.secrets : undefined,
       ingress: {
         externalEnabled: true,
         allowInsecureConnections: false,
         targetPort: props.port,
         transport: 'http',
         trafficWeight: [{ latestRevision: true, percentage: 100 }],
+        // Allow rules only: Container Apps then denies every other address.
+        ipSecurityRestriction:
+          props.ingressAllowedCidrs.length > 0
+            ? props.ingressAllowedCidrs.map((range, i) => ({ name: `allow-${i + 1}`, action: 'Allow', ipAddressRange: range }))
+            : undefined,
       },
       template: {
         minReplicas: props.minReplicas,
@@ -80,9 +130,10 @@ export class McpContainerApp extends Construct {
               // DefaultAzureCredential picks the user-assigned identity by this client id.
               { name: ENV.azureClientId, value: props.identityClientId },
               { name: ENV.keyPrefix, value: props.keyPrefix },
-              { name: ENV.allowedHosts, value: publicHost },
+              { name: ENV.allowedHosts, value: allowedHosts },
               { name: ENV.host, value: '0.0.0.0' },
               { name: ENV.port, value: String(props.port) },
+              ...auth.env,
             ],
             livenessProbe: [{ ...probe, path: '/healthz' }],
             readinessProbe: [{ ...probe, path: '/readyz' }],
@@ -93,5 +144,35 @@ export class McpContainerApp extends Construct {
       tags: { ...props.tags },
     });
     this.fqdn = this.app.ingress.fqdn;
+    this.customDomain =
+      props.auth.mode === 'oauth'
+        ? new ContainerAppCustomDomain(this, 'custom-domain', {
+            name: props.auth.customDomain,
+            containerAppId: this.app.id,
+            // No certificate id: Azure issues and renews a managed certificate once the DNS records verify.
+            // It binds it asynchronously, so these two change outside Terraform (the provider's documented pattern).
+            lifecycle: { ignoreChanges: ['certificate_binding_type', 'container_app_environment_certificate_id'] },
+          })
+        : undefined;
   }
+}
+
+const CONSUMPTION = 'Consumption';
+
+/** Secrets and env of the chosen auth mode. Key mode holds only a Key Vault reference, never a key. */
+function authSettings(auth: AppAuth, identityId: string) {
+  const env: ContainerAppTemplateContainerEnv[] = [{ name: AUTH_ENV.authMode, value: auth.mode }];
+  const secrets: { name: string; keyVaultSecretId: string; identity: string }[] = [];
+  if (auth.mode === 'key') {
+    secrets.push({ name: API_KEYS_APP_SECRET, keyVaultSecretId: auth.apiKeysSecretId, identity: identityId });
+    env.push({ name: AUTH_ENV.apiKeys, secretName: API_KEYS_APP_SECRET });
+  } else if (auth.mode === 'oauth') {
+    env.push(
+      { name: AUTH_ENV.oauthIssuer, value: auth.issuer },
+      { name: AUTH_ENV.oauthAudience, value: auth.audience },
+      { name: AUTH_ENV.oauthRequiredScopes, value: auth.requiredScopes },
+      { name: AUTH_ENV.publicUrl, value: `https://${auth.customDomain}/mcp` },
+    );
+  }
+  return { env, secrets };
 }

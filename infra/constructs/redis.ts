@@ -14,6 +14,8 @@ export interface SessionRedisProps {
   readonly cacheSku: RedisCacheSku;
   /** Used when `flavour` is `managed`. */
   readonly managedSku: string;
+  /** False: the cache answers only through a private endpoint (`network: 'private'`). */
+  readonly publicNetworkAccess: boolean;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -48,6 +50,7 @@ export class SessionRedis extends Construct {
         // Sessions are a cache of restorable state: under memory pressure drop the least recently used
         // record (a miss, which the app answers with 404 → re-initialize) rather than fail writes.
         redisConfiguration: { maxmemoryPolicy: 'allkeys-lru' },
+        publicNetworkAccessEnabled: props.publicNetworkAccess,
         tags: { ...props.tags },
       });
       this.resource = cache;
@@ -60,6 +63,7 @@ export class SessionRedis extends Construct {
         location: props.location,
         resourceGroupName: props.resourceGroupName,
         skuName: props.managedSku,
+        publicNetworkAccess: props.publicNetworkAccess ? 'Enabled' : 'Disabled',
         defaultDatabase: {
           // Key authentication is off by default on Managed Redis; the app authenticates with the key.
           accessKeysAuthenticationEnabled: true,

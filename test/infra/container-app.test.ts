@@ -1,7 +1,8 @@
 // Guarantees of the Container App: its identity, the env the server reads, probes, HTTPS ingress, ordering.
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../app/config.js';
-import { findBy, only, ref, synth, variant } from './helpers.js';
+import { AUTH_ENV } from '../../infra/app-env.js';
+import { findBy, only, ref, synth, variant, where } from './helpers.js';
 
 const json = synth(variant('dev'));
 const app = only(json, 'azurerm_container_app').body;
@@ -15,11 +16,15 @@ describe('the Container App', () => {
     expect(envValue(ENV.azureClientId)).toBe(ref(identity, 'client_id'));
   });
 
-  it('sets exactly the env names app/config.ts reads for the Key Vault path', () => {
+  it('sets exactly the env names of the Key Vault path and key auth', () => {
     const names = container.env.map((e: { name: string }) => e.name).sort();
     const expected = [ENV.keyVaultUrl, ENV.redisSecretName, ENV.azureClientId, ENV.keyPrefix, ENV.allowedHosts, ENV.host, ENV.port];
-    expect(names).toEqual([...expected].sort());
-    for (const name of names) expect(Object.values(ENV)).toContain(name);
+    expect(names).toEqual([...expected, AUTH_ENV.authMode, AUTH_ENV.apiKeys].sort());
+  });
+
+  it('sets only env names the server reads (app/config.ts ENV, or the auth names app-env.ts lists until ENV has them)', () => {
+    const known = [...Object.values(ENV), ...Object.values(AUTH_ENV)] as string[];
+    for (const name of container.env.map((e: { name: string }) => e.name)) expect(known).toContain(name);
   });
 
   it('binds 0.0.0.0 and allows only its own public host name', () => {
@@ -38,9 +43,10 @@ describe('the Container App', () => {
     expect(app.ingress).toMatchObject({ external_enabled: true, allow_insecure_connections: false, target_port: 3000 });
   });
 
-  it('starts only after the identity may read the secret', () => {
-    const reader = findBy(json, 'azurerm_role_assignment', 'role_definition_name', 'Key Vault Secrets User');
-    expect(app.depends_on).toContain(reader.address);
+  it('starts only after the identity may read both secrets', () => {
+    const readers = where(json, 'azurerm_role_assignment', (b) => b.role_definition_name === 'Key Vault Secrets User');
+    expect(readers).toHaveLength(2);
+    for (const reader of readers) expect(app.depends_on).toContain(reader.address);
   });
 
   it('keeps a single revision and scales on HTTP concurrency', () => {

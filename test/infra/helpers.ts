@@ -49,5 +49,12 @@ export function findBy(json: Json, type: string, field: string, value: unknown):
   return { address: `${type}.${id}`, body };
 }
 
+/** The resources of a type whose body passes a test, with their addresses. */
+export function where(json: Json, type: string, test: (body: Json) => boolean): { address: string; body: Json }[] {
+  return Object.entries(resourcesOf(json, type))
+    .filter(([, body]) => test(body))
+    .map(([id, body]) => ({ address: `${type}.${id}`, body }));
+}
+
 /** Terraform interpolation of a resource attribute, as cdktf writes it. */
 export const ref = (address: string, attribute: string) => `\${${address}.${attribute}}`;

@@ -1,4 +1,4 @@
-// Deep imports only: the provider package root loads ~1,500 modules (~3 s, ~400 MB per process).
+// Deep imports only: a provider package root loads every binding (azurerm ~1,500 modules, ~3 s, ~400 MB per process).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,10 +13,10 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-// `from '…'`, `import('…')`, `require('…')` and bare `import '…'` naming the package without a /lib/ path.
-const ROOT_IMPORT = /(?:from|import|require)\s*\(?\s*['"]@cdktf\/provider-azurerm(?:\/(?!lib\/)[^'"]*)?['"]/;
+// `from '…'`, `import('…')`, `require('…')` and bare `import '…'` naming a provider package without a /lib/ path.
+const ROOT_IMPORT = /(?:from|import|require)\s*\(?\s*['"]@cdktf\/provider-(?:azurerm|azuread)(?:\/(?!lib\/)[^'"]*)?['"]/;
 
-describe('imports of @cdktf/provider-azurerm', () => {
+describe('imports of @cdktf/provider-azurerm and @cdktf/provider-azuread', () => {
   const files = ['infra', 'test'].flatMap((dir) => tsFiles(join(root, dir)));
 
   it('finds the TypeScript files of infra/ and test/', () => {
@@ -32,5 +32,8 @@ describe('imports of @cdktf/provider-azurerm', () => {
     const pkg = '@cdktf/provider-azurerm';
     expect(ROOT_IMPORT.test(`import * as azurerm from '${pkg}';`)).toBe(true);
     expect(ROOT_IMPORT.test(`import { KeyVault } from "${pkg}/lib/key-vault/index.js";`)).toBe(false);
+    const azuread = '@cdktf/provider-azuread';
+    expect(ROOT_IMPORT.test(`import { Application } from '${azuread}';`)).toBe(true);
+    expect(ROOT_IMPORT.test(`import { Application } from '${azuread}/lib/application/index.js';`)).toBe(false);
   });
 });

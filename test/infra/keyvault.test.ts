@@ -1,6 +1,6 @@
 // Guarantees of the Key Vault: RBAC, recoverability, a secret built from Redis, least-privilege reads.
 import { describe, expect, it } from 'vitest';
-import { findBy, only, ref, synth, variant } from './helpers.js';
+import { findBy, only, ref, synth, variant, where } from './helpers.js';
 
 const json = synth(variant('dev'));
 const vault = only(json, 'azurerm_key_vault');
@@ -43,14 +43,18 @@ describe('the Redis secret', () => {
   });
 });
 
-describe('the app identity role assignment', () => {
-  const reader = findBy(json, 'azurerm_role_assignment', 'role_definition_name', 'Key Vault Secrets User');
+describe('the app identity role assignments', () => {
+  const [reader] = where(json, 'azurerm_role_assignment', (b) => b.scope === ref(secret.address, 'resource_versionless_id'));
 
-  it('goes to the app identity principal', () => {
-    expect(reader.body.principal_id).toBe(ref(identity.address, 'principal_id'));
+  it('give the app identity Key Vault Secrets User on the Redis secret', () => {
+    expect(reader!.body.role_definition_name).toBe('Key Vault Secrets User');
+    expect(reader!.body.principal_id).toBe(ref(identity.address, 'principal_id'));
   });
 
-  it('is scoped to the one secret, not the vault', () => {
-    expect(reader.body.scope).toBe(ref(secret.address, 'resource_versionless_id'));
+  it('are scoped to the two secrets it reads, never to the whole vault', () => {
+    const appRoles = where(json, 'azurerm_role_assignment', (b) => b.principal_id === ref(identity.address, 'principal_id'));
+    expect(appRoles.map((r) => r.body.scope).sort()).toEqual(
+      [ref(secret.address, 'resource_versionless_id'), `${ref(vault.address, 'id')}/secrets/mcp-api-keys`].sort(),
+    );
   });
 });

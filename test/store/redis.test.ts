@@ -139,13 +139,17 @@ describe('RedisSessionStore', () => {
       store.health();
       expect(performance.now() - started).toBeLessThan(5);
       const failing = Date.now();
-      await expect(store.dataGet(shape.id, 'k')).rejects.toMatchObject({ code: 'unavailable' });
+      // Sent, then reported as not saved: it must never land, not even when Redis wakes up and reads it.
+      await expect(store.dataSet(shape.id, 'late', 'x', 60_000)).rejects.toThrow('Not saved: session store unavailable, retry.');
       expect(Date.now() - failing).toBeLessThan(1500);
+      await expect(store.dataGet(shape.id, 'k')).rejects.toMatchObject({ code: 'unavailable' });
       expect((await store.load(shape.id)).status).toBe('unavailable');
       await until(() => !store.health().channelProven, 2000);
       await until(() => store.health().connected && store.health().channelProven, 8000);
       await sleeping;
       expect(await store.dataGet(shape.id, 'k')).toBeUndefined();
+      await sleep(200);
+      expect(await admin.hget(`hang:session:{${shape.id}}`, 'd:"late"')).toBeNull();
     } finally {
       admin.disconnect();
       await store.close();

@@ -20,7 +20,9 @@ describe('loadConfig', () => {
 
   it('reads Key Vault settings only when KEY_VAULT_URL is set', () => {
     const config = loadConfig({ KEY_VAULT_URL: 'https://kv.vault.azure.net/', AZURE_CLIENT_ID: 'abc', KEY_VAULT_TIMEOUT: '3s' });
-    expect(config.keyVault).toEqual({ url: 'https://kv.vault.azure.net/', secretName: 'redis-connection-string', clientId: 'abc', timeoutMs: 3000 });
+    expect(config.keyVault).toEqual({ url: 'https://kv.vault.azure.net/', secretName: 'redis-connection-string', clientId: 'abc', timeoutMs: 3000, refreshIntervalMs: 900_000 });
+    expect(loadConfig({ KEY_VAULT_URL: 'https://kv.vault.azure.net/', KEY_VAULT_REFRESH: 'off' }).keyVault?.refreshIntervalMs).toBeUndefined();
+    expect(loadConfig({ KEY_VAULT_URL: 'https://kv.vault.azure.net/', KEY_VAULT_REFRESH: '1m' }).keyVault?.refreshIntervalMs).toBe(60_000);
   });
 
   it.each([
@@ -28,6 +30,7 @@ describe('loadConfig', () => {
     ['SESSION_IDLE_TTL', { SESSION_IDLE_TTL: 'soon' }],
     ['SESSION_MAX_TTL', { SESSION_IDLE_TTL: '2h', SESSION_MAX_TTL: '1h' }],
     ['KEY_VAULT_URL', { KEY_VAULT_URL: 'kv.vault.azure.net' }],
+    ['KEY_VAULT_REFRESH', { KEY_VAULT_URL: 'https://kv.vault.azure.net/', KEY_VAULT_REFRESH: 'hourly' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['MCP_RESPONSE_MODE', { MCP_RESPONSE_MODE: 'xml' }],
     ['AUTH_MODE', { AUTH_MODE: 'maybe' }],
