@@ -22,6 +22,8 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
 
 export function createNodeServer(app: App, options: NodeServerOptions): Server {
   const { logger, requestTimeoutMs } = options;
+  // The response in progress on each connection: an error answer may go out only before its headers did.
+  const inFlight = new WeakMap<Socket, ServerResponse>();
   const server = createServer(
     {
       // requestTimeout bounds receiving the request (headers + body), never the response: SSE streams are
@@ -38,14 +40,18 @@ export function createNodeServer(app: App, options: NodeServerOptions): Server {
         res.writeHead(400, { 'content-type': 'application/json', connection: 'close' }).end(BAD_HOST);
         return;
       }
+      inFlight.set(req.socket, res);
+      res.once('close', () => {
+        if (inFlight.get(req.socket) === res) inFlight.delete(req.socket);
+      });
       void serve(app, req, res, options);
     },
   );
   // A trickled body cut by the timeout, or a client that hangs up, is routine: debug, never a stack trace.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     logger.debug({ code: error.code }, 'connection closed before its request was complete');
-    // What node answers when nobody listens for clientError; we only change the log level.
-    if (socket.writable && socket.bytesWritten === 0) socket.write(`HTTP/1.1 ${CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+    // What node answers when nobody listens for clientError (it checks the same); we only change the log level.
+    if (socket.writable && !inFlight.get(socket)?.headersSent) socket.write(`HTTP/1.1 ${CLIENT_ERROR_STATUS[error.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
     socket.destroy();
   });
   return server;
