@@ -44,7 +44,11 @@ export function createNodeServer(app: App, options: NodeServerOptions): Server {
       res.once('close', () => {
         if (inFlight.get(req.socket) === res) inFlight.delete(req.socket);
       });
-      void serve(app, req, res, options);
+      serve(app, req, res, options).catch((error: unknown) => {
+        // Only writing the response can get here (e.g. a header node refuses): the client gets a cut connection.
+        logger.error({ err: error }, 'could not write the response');
+        res.destroy();
+      });
     },
   );
   // A trickled body cut by the timeout, or a client that hangs up, is routine: debug, never a stack trace.
