@@ -292,30 +292,3 @@ export function redisConnectionSource(
   });
   return { mode: 'redis', source: 'key-vault', secrets: secrets.start() };
 }
-
-export type RedisSource =
-  | { readonly mode: 'redis'; readonly url: string; readonly source: 'REDIS_URL' | 'key-vault' }
-  | { readonly mode: 'memory'; readonly reason: string; readonly warning: boolean };
-
-/**
- * Transitional, for today's `app/server.ts` until its store waits on `redisConnectionSource`: waits up
- * to `KEY_VAULT_TIMEOUT` for the first value, then falls back to memory (the split the source removes).
- */
-export async function resolveRedisSource(config: Pick<Config, 'redisUrl' | 'keyVault'>, readerFactory: SecretReaderFactory = azureSecretReader): Promise<RedisSource> {
-  const chosen = redisConnectionSource({ redisUrl: config.redisUrl, keyVault: config.keyVault && { ...config.keyVault, refreshIntervalMs: undefined } }, { readerFactory });
-  if (chosen.mode === 'memory') return { mode: 'memory', reason: chosen.reason, warning: false };
-  if (chosen.source === 'REDIS_URL') return { mode: 'redis', url: chosen.url, source: 'REDIS_URL' };
-  const secrets = chosen.secrets;
-  const timeoutMs = config.keyVault?.timeoutMs ?? 10_000;
-  let timer: NodeJS.Timeout | undefined;
-  const url = await new Promise<string | undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-    secrets.onValue(resolve);
-  });
-  clearTimeout(timer);
-  const state = secrets.state;
-  secrets.close();
-  if (url !== undefined) return { mode: 'redis', url, source: 'key-vault' };
-  const why = state.status === 'waiting-for-key-vault' ? state.reason : 'no value';
-  return { mode: 'memory', reason: `Key Vault secret "${config.keyVault?.secretName}" could not be read from ${config.keyVault?.url} within ${timeoutMs} ms: ${why}`, warning: true };
-}

@@ -7,7 +7,7 @@ import { createApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
-import { resolveRedisSource, type SecretReaderFactory } from './secrets.js';
+import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
@@ -32,36 +32,58 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'replicaName'>): 
   return pino({ level: config.logLevel, base: { replica: config.replicaName ?? hostname(), pid: process.pid } });
 }
 
-async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<{ store: SessionStore; detail: Record<string, string> }> {
-  const source = await resolveRedisSource(config, secretReader);
-  if (source.mode === 'memory') {
-    if (source.warning) logger.warn({ reason: source.reason }, 'Redis not configured from Key Vault; sessions are kept in memory only and do not survive a restart');
-    return { store: new MemorySessionStore(), detail: { reason: source.reason } };
-  }
-  let target;
+interface OpenedStore {
+  readonly store: SessionStore;
+  readonly detail: Record<string, string>;
+  /** Stops whatever feeds the store (the Key Vault watcher). */
+  readonly stop: () => void;
+}
+
+/** A Key Vault value that is not a Redis connection string: said without quoting it. */
+function redisUrlProblem(value: string): string | undefined {
   try {
-    target = parseRedisUrl(source.url);
+    parseRedisUrl(value);
+    return undefined;
   } catch (error) {
-    if (source.source === 'REDIS_URL' || !(error instanceof RedisUrlError)) throw error;
-    logger.warn({ reason: error.message }, 'Key Vault secret is not a Redis connection string; sessions are kept in memory only');
-    return { store: new MemorySessionStore(), detail: { reason: error.message } };
+    return error instanceof RedisUrlError ? `the secret is not a Redis connection string: ${error.message}` : 'the secret is not a Redis connection string';
   }
+}
+
+async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<OpenedStore> {
+  const source = redisConnectionSource(config, { logger, validate: redisUrlProblem, ...(secretReader ? { readerFactory: secretReader } : {}) });
+  if (source.mode === 'memory') return { store: new MemorySessionStore(), detail: { reason: source.reason }, stop: () => {} };
+  const common = { keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
+  if (source.source === 'REDIS_URL') {
+    const target = parseRedisUrl(source.url);
+    const store = new RedisSessionStore({ ...common, target });
+    if (!(await store.waitUntilReady(Math.min(config.commandTimeoutMs, 3000)))) logger.warn('Redis is not reachable yet; serving anyway (as during an outage) until it is');
+    return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix }, stop: () => {} };
+  }
+  // Key Vault: a Redis-mode replica from its first second. Until the secret is readable it behaves as
+  // during a Redis outage; a fleet never splits into memory and Redis replicas.
+  const { secrets } = source;
   const store = new RedisSessionStore({
-    target,
-    keyPrefix: config.keyPrefix,
-    commandTimeoutMs: config.commandTimeoutMs,
-    heartbeatMs: config.heartbeatMs,
-    onStatus: ({ level, message }) => logger[level](message),
+    ...common,
+    // A rotated key: Redis refuses the old one, so read the latest version now (rate-limited by the source).
+    onAuthFailure: () => void secrets.refresh(),
+    describeWait: () => {
+      const state = secrets.state;
+      return state.status === 'waiting-for-key-vault' ? `key-vault: ${state.reason}` : 'redis';
+    },
   });
-  if (!(await store.waitUntilReady(Math.min(config.commandTimeoutMs, 3000)))) {
-    logger.warn('Redis is not reachable yet; serving anyway, sessions are saved once it is');
-  }
-  return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix } };
+  let first = true;
+  secrets.onValue((url) => {
+    const target = parseRedisUrl(url);
+    logger.info({ redis: describeRedisTarget(target) }, first ? 'Redis connection string read from Key Vault; connecting (sessions created meanwhile are saved once connected)' : 'Redis connection string changed in Key Vault; reconnecting');
+    first = false;
+    store.setTarget(target);
+  });
+  return { store, detail: { source: 'key-vault', keyVault: config.keyVault?.url ?? '', keyPrefix: config.keyPrefix }, stop: () => secrets.close() };
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
-  const { store, detail } = await openStore(config, logger, options.secretReader);
+  const { store, detail, stop } = await openStore(config, logger, options.secretReader);
   const host = new SessionHost({
     store,
     logger,
@@ -108,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         const cut = setTimeout(() => server.closeAllConnections(), 2000);
         await stopped;
         clearTimeout(cut);
+        stop();
         await store.close();
       })();
       return closing;

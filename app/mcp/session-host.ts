@@ -224,7 +224,8 @@ export class SessionHost {
     }
     const session = await pending;
     if (session) return session;
-    const inGrace = this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs;
+    // Never connected yet (its connection string is still on its way): the session may well exist, however long that takes.
+    const inGrace = this.#o.store.health().waitingFor !== undefined || (this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs);
     throw inGrace ? retryLater('Session store unavailable') : sessionNotFound();
   }
 

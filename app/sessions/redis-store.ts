@@ -1,16 +1,17 @@
 // Redis SessionStore: one hash per session (shape, revision, data fields), sliding PX expiry,
 // conditional shape writes announced on a heartbeat-proven channel, atomic per-key data operations.
 import { randomUUID } from 'node:crypto';
-import { Redis, ReplyError } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
-import { InvalidationChannel } from './redis-channel.js';
+import { RedisConnection } from './redis-connection.js';
 import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
-import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
+import type { RedisTarget } from './redis-url.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
-  readonly target: RedisTarget;
+  /** Where Redis is. Absent: the store starts offline (as in an outage) until `setTarget` (Key Vault read late). */
+  readonly target?: RedisTarget | undefined;
   /** Prefix of every key and channel, so several deployments can share one Redis. */
   readonly keyPrefix: string;
   /** Upper bound on any single command, so a dead or hung Redis costs a bounded wait, never a hang. */
@@ -21,6 +22,10 @@ export interface RedisStoreOptions {
   readonly suspectAfterMs?: number;
   /** Where connection trouble is reported (state changes only, never the password). */
   readonly onStatus?: (event: { level: 'info' | 'warn'; message: string }) => void;
+  /** Redis refused the credentials (`WRONGPASS`/`NOAUTH`): the key may have been rotated. */
+  readonly onAuthFailure?: () => void;
+  /** Says what the store waits for before its first connection, for `/readyz`. Default "redis". */
+  readonly describeWait?: () => string;
 }
 
 /** Replies that mean "Redis is there but will not take this now": retry later, nothing was written. */
@@ -31,10 +36,12 @@ function isPermanentReply(error: unknown): boolean {
   return error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message);
 }
 
+const sameTarget = (a: RedisTarget, b: RedisTarget) => JSON.stringify(a) === JSON.stringify(b);
+
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
-  readonly #client: Redis;
-  readonly #channel: InvalidationChannel;
+  readonly #o: RedisStoreOptions;
+  #conn: RedisConnection | undefined;
   readonly #prefix: string;
   readonly #events: string;
   readonly #invalidateListeners = new Set<InvalidateListener>();
@@ -43,72 +50,88 @@ export class RedisSessionStore implements SessionStore {
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
-  #wasReady = false;
-  #down = false;
+  /** No connection answers commands (never connected yet, or an outage): the next ready is a recovery. */
+  #down = true;
+  #everReady = false;
+  #reportedBeforeReady = false;
   #closing = false;
-  #lastReset = 0;
   readonly #commandTimeoutMs: number;
 
   constructor(options: RedisStoreOptions) {
+    this.#o = options;
     this.#prefix = options.keyPrefix;
     this.#events = `${options.keyPrefix}events`;
     this.#onStatus = options.onStatus ?? (() => {});
     this.#commandTimeoutMs = options.commandTimeoutMs;
-    const connection = {
-      ...toIoredisOptions(options.target),
-      connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-      // TCP keepalive: a peer that vanished without a FIN is noticed by the kernel, not never.
-      keepAlive: 5000,
-      retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
-    };
-    this.#client = new Redis({
-      ...connection,
-      // Fail fast while disconnected instead of queueing: a caller gets "unavailable" at once.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
-    });
-    const where = describeRedisTarget(options.target);
-    this.#client.on('ready', () => {
-      if (this.#down || !this.#wasReady) this.#onStatus({ level: 'info', message: `redis ready at ${where}` });
-      const recovered = this.#down;
-      this.#wasReady = true;
-      this.#down = false;
-      if (recovered) for (const listener of this.#reconnectListeners) listener();
-    });
-    this.#client.on('error', (error: Error) => this.#markDown(`redis error at ${where}: ${error.message}`));
-    this.#client.on('close', () => this.#markDown(`redis connection to ${where} closed`));
-    const heartbeatMs = options.heartbeatMs ?? 1000;
-    this.#channel = new InvalidationChannel({
-      connection,
+    if (options.target) this.setTarget(options.target);
+  }
+
+  /**
+   * Connects to `target`, or reconnects when it differs from the current one (new credentials after a
+   * rotation). Sessions keep being served meanwhile; commands fail as "unavailable" for the moment it takes.
+   */
+  setTarget(target: RedisTarget): void {
+    const old = this.#conn;
+    if (this.#closing || (old && sameTarget(old.options.target, target))) return;
+    const heartbeatMs = this.#o.heartbeatMs ?? 1000;
+    const conn: RedisConnection = new RedisConnection({
+      target,
+      commandTimeoutMs: this.#commandTimeoutMs,
       channel: this.#events,
-      heartbeatChannel: `${options.keyPrefix}heartbeat:${this.#origin}`,
-      publish: (channel, message) => this.#client.publish(channel, message),
+      heartbeatChannel: `${this.#prefix}heartbeat:${this.#origin}`,
       heartbeatMs,
-      suspectAfterMs: options.suspectAfterMs ?? heartbeatMs * 3,
-      onMessage: (message) => this.#announcement(message),
+      suspectAfterMs: this.#o.suspectAfterMs ?? heartbeatMs * 3,
+      onReady: (where) => {
+        if (this.#conn !== conn) return;
+        if (this.#down) this.#onStatus({ level: 'info', message: `redis ready at ${where}` });
+        const recovered = this.#down && this.#everReady;
+        const first = !this.#everReady;
+        this.#down = false;
+        this.#everReady = true;
+        // The first connection ever counts too when sessions were created before it (Key Vault read late).
+        if (recovered || first) for (const listener of this.#reconnectListeners) listener();
+      },
+      onDown: (message) => {
+        if (this.#conn === conn) this.#markDown(message);
+      },
+      onAuthFailure: () => this.#o.onAuthFailure?.(),
+      onAnnouncement: (message) => this.#announcement(message),
       onSuspect: (why) => {
-        if (this.#closing) return;
+        if (this.#closing || this.#conn !== conn) return;
         this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
         for (const listener of this.#suspectListeners) listener();
       },
     });
+    this.#conn = conn;
+    if (old) {
+      this.#markDown(`redis target changed (${conn.where}); reconnecting with the new connection string`);
+      for (const listener of this.#suspectListeners) listener();
+      void old.close();
+    }
   }
 
   /** Waits up to `ms` for the command connection and a proven invalidation channel. */
   async waitUntilReady(ms: number): Promise<boolean> {
+    const conn = this.#conn;
+    if (!conn) return false;
     const deadline = Date.now() + ms;
-    if (this.#client.status !== 'ready') {
+    if (!conn.ready) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);
           resolve();
         }
-        this.#client.once('ready', done);
+        conn.client.once('ready', done);
       });
     }
-    return this.#client.status === 'ready' && (await this.#channel.waitUntilProven(Math.max(0, deadline - Date.now())));
+    return conn.ready && (await conn.channel.waitUntilProven(Math.max(0, deadline - Date.now())));
+  }
+
+  /** The command client, or an error that reads as "unavailable" while there is none. */
+  get #client(): Redis {
+    if (!this.#conn) throw new Error('no Redis connection string yet');
+    return this.#conn.client;
   }
 
   /** Every key of a session shares the `{id}` hash tag, so one script may touch them on a sharded Redis. */
@@ -128,7 +151,8 @@ export class RedisSessionStore implements SessionStore {
     } catch (error) {
       // WRONGTYPE: something else lives under the key. A bad record, not an outage.
       if (isPermanentReply(error)) return { status: 'corrupt', reason: (error as Error).message };
-      this.#resetIfHung(error);
+      this.#conn?.resetIfHung(error);
+      this.#conn?.checkAuth(error);
       return { status: 'unavailable', reason: (error as Error).message };
     }
     const [rev = null, raw = null] = reply;
@@ -215,13 +239,14 @@ export class RedisSessionStore implements SessionStore {
   }
 
   health(): StoreHealth {
-    return { connected: this.#client.status === 'ready' && !this.#down, channelProven: this.#channel.proven };
+    const conn = this.#conn;
+    const waitingFor = this.#everReady ? undefined : (this.#o.describeWait?.() ?? 'redis');
+    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, ...(waitingFor ? { waitingFor } : {}) };
   }
 
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.allSettled([this.#client.quit(), this.#channel.close()]);
-    this.#client.disconnect();
+    await this.#conn?.close();
   }
 
   /** Message: "shape <id> <origin> <rev>" or "deleted <id> <origin>". */
@@ -255,24 +280,18 @@ export class RedisSessionStore implements SessionStore {
       if (error instanceof SessionDataError) throw error;
       // WRONGTYPE and the like: the key holds something that is not a session.
       if (isPermanentReply(error)) throw dataErrors.gone();
-      this.#resetIfHung(error);
+      this.#conn?.resetIfHung(error);
+      this.#conn?.checkAuth(error);
       throw dataErrors.unavailable(verb);
     }
   }
 
-  /** A command that timed out means a hung server or a dead path: start a new connection (at most every 5 s). */
-  #resetIfHung(error: unknown): void {
-    if (!(error instanceof Error) || error.message !== 'Command timed out' || this.#closing) return;
-    const now = Date.now();
-    if (now - this.#lastReset < 5000) return;
-    this.#lastReset = now;
-    this.#markDown('redis command timed out; connection reset');
-    this.#client.disconnect(true);
-  }
-
   #markDown(message: string): void {
-    if (this.#down || this.#closing) return;
+    if (this.#closing) return;
+    // Logged once per outage, and once before the first connection (a wrong address at start-up).
+    const report = !this.#down || (!this.#everReady && !this.#reportedBeforeReady);
     this.#down = true;
-    this.#onStatus({ level: 'warn', message });
+    if (!this.#everReady) this.#reportedBeforeReady = true;
+    if (report) this.#onStatus({ level: 'warn', message });
   }
 }

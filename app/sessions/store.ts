@@ -28,6 +28,8 @@ export interface StoreHealth {
   readonly connected: boolean;
   /** The invalidation channel delivered a heartbeat recently: cached shapes may be served. */
   readonly channelProven: boolean;
+  /** Before the first connection ever: what the store is waiting for (e.g. its connection string from Key Vault). */
+  readonly waitingFor?: string | undefined;
 }
 
 /**

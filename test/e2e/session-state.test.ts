@@ -146,7 +146,9 @@ describe('Redis refusing or hanging', () => {
         timings.push(performance.now() - started);
         expect(response.status).toBe(200);
       }
-      expect(Math.max(...timings)).toBeLessThan(50);
+      // The median, so one scheduling hiccup of a busy test machine does not decide; a probe that asked
+      // Redis would take the whole command timeout (500 ms) every time.
+      expect([...timings].sort((x, y) => x - y)[2]).toBeLessThan(50);
       const started = Date.now();
       await expect(client.call('recall', { key: 'k' })).rejects.toThrow('Not read: session store unavailable, retry.');
       expect(Date.now() - started).toBeLessThan(2000);

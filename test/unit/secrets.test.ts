@@ -4,7 +4,6 @@ import {
   backoffDelay,
   RedisSecretSource,
   redisConnectionSource,
-  resolveRedisSource,
   type RedisSecretSourceOptions,
   type SecretReaderFactory,
 } from '../../app/secrets.js';
@@ -208,26 +207,5 @@ describe('RedisSecretSource', () => {
     s.onValue((url) => late.push(url));
     await sleep(5);
     expect(late).toEqual(['redis://h:1']);
-  });
-});
-
-describe('resolveRedisSource (transitional start-up wrapper)', () => {
-  it('returns the Key Vault value when it arrives within KEY_VAULT_TIMEOUT', async () => {
-    const kv = scriptedVault(async (read) => {
-      if (read < 1) throw statusError(403, 'Forbidden');
-      return { value: 'redis://h:6379' };
-    });
-    expect(await resolveRedisSource({ redisUrl: undefined, keyVault: { ...vault, timeoutMs: 3000 } }, kv.factory)).toEqual({ mode: 'redis', url: 'redis://h:6379', source: 'key-vault' });
-  });
-
-  it('falls back to memory with the reason after KEY_VAULT_TIMEOUT and stops reading', async () => {
-    const kv = scriptedVault(async () => {
-      throw statusError(404, 'SecretNotFound');
-    });
-    const result = await resolveRedisSource({ redisUrl: undefined, keyVault: vault }, kv.factory);
-    expect(result).toMatchObject({ mode: 'memory', warning: true, reason: expect.stringContaining('404') });
-    const reads = kv.calls.length;
-    await sleep(1200);
-    expect(kv.calls.length).toBe(reads);
   });
 });
