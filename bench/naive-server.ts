@@ -6,8 +6,10 @@ import { createServer } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { isInitializeRequest, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { loadConfig } from '../app/config.js';
 import { jsonRpcError } from '../app/http/errors.js';
+import { EventLog } from '../app/mcp/event-log.js';
 import { LiveSession, type LiveSessionHost } from '../app/mcp/live-session.js';
 import type { DataValue } from '../app/sessions/data.js';
 import { MemorySessionStore } from '../app/sessions/memory-store.js';
@@ -26,6 +28,8 @@ interface Blob {
 function live(store: MemorySessionStore, init: ConstructorParameters<typeof LiveSession>[0]): LiveSession {
   const host: LiveSessionHost = {
     store,
+    events: new EventLog(store, pino({ level: 'silent' })),
+    retryMs: 1000,
     replica: { host: 'naive', pid: process.pid },
     responseMode: config.responseMode,
     ttlMs: () => config.idleTtlMs,

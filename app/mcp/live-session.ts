@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpServer, type Transport } from '@modelcontextprotocol/server';
 import { checkEntry, SessionDataError, type DataValue } from '../sessions/data.js';
 import { replayInitialize, type ClientHello, type SessionShape } from '../sessions/shape.js';
+import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
+import type { EventLog, EventSource } from './event-log.js';
 import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
 
@@ -13,6 +15,10 @@ export type ResponseMode = 'sse' | 'json';
 /** What a live session needs from its host. */
 export interface LiveSessionHost {
   readonly store: SessionStore;
+  /** Where the session's SSE events go, so any replica can replay and continue its streams. */
+  readonly events: EventLog;
+  /** The `retry:` hint of every stream. */
+  readonly retryMs: number;
   readonly replica: ReplicaInfo;
   readonly responseMode: ResponseMode;
   /** Time to live of the session's record from now (sliding idle TTL under the absolute ceiling). */
@@ -41,13 +47,15 @@ const REPLAY_HEADERS = { accept: 'application/json, text/event-stream', 'content
 /** Attempts of a conditional shape write before giving up (each conflict means another replica just wrote). */
 const SHAPE_WRITE_ATTEMPTS = 5;
 
-export class LiveSession implements SessionContext {
+export class LiveSession implements SessionContext, EventSource {
   readonly id: string;
   readonly createdAt: number;
   readonly maxExpiresAt: number;
   readonly principal: string | undefined;
   readonly restored: boolean;
   readonly replica: ReplicaInfo;
+  /** Short hash of the id: in logs and event ids, never the id itself. */
+  readonly tag: string;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly server: McpServer;
   readonly data: SessionData;
@@ -82,6 +90,7 @@ export class LiveSession implements SessionContext {
     this.replica = host.replica;
     this.#host = host;
     this.restored = init.from.kind === 'stored';
+    this.tag = sessionTag(init.id);
     this.shape = init.from.kind === 'stored' ? init.from.shape : undefined;
     this.rev = init.from.kind === 'stored' ? init.from.rev : 0;
     this.#hello = init.from.kind === 'stored' ? init.from.shape : init.from.hello;
@@ -89,6 +98,8 @@ export class LiveSession implements SessionContext {
     this.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => init.id,
       enableJsonResponse: host.responseMode === 'json',
+      eventStore: host.events.forSession(this),
+      retryInterval: host.retryMs,
       onsessioninitialized: init.onInitialized ? () => init.onInitialized?.(this) : undefined,
       onsessionclosed: () => host.onDeleted(this),
     });
@@ -102,6 +113,10 @@ export class LiveSession implements SessionContext {
     this.server = built.server;
     this.#toolNames = built.toolNames;
     this.data = this.#dataApi();
+  }
+
+  ttlMs(): number {
+    return this.#host.ttlMs(this);
   }
 
   get toolsets(): readonly string[] {

@@ -11,7 +11,8 @@ export interface SessionServer {
 }
 
 export function createSessionServer(session: SessionContext): SessionServer {
-  const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } } });
+  // Coalesced: enabling a toolset registers several tools, and the client needs one list_changed, not one per tool.
+  const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, debouncedNotificationMethods: ['notifications/tools/list_changed'] });
   // The SDK keeps its tool registry private; the host needs to know when a call names a tool this copy
   // has not registered (the session may have enabled a toolset on another replica a moment ago).
   const toolNames = new Set<string>();

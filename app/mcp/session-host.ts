@@ -10,7 +10,9 @@ import type { SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
+import { EventLog } from './event-log.js';
 import { ShapeCache } from './shape-cache.js';
+import { StreamHub } from './streams.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -28,6 +30,10 @@ export interface SessionHostOptions {
   readonly liveIdleMs: number;
   /** Largest POST body accepted. */
   readonly maxBodyBytes: number;
+  /** The `retry:` hint on SSE streams: how long a client waits before reconnecting one. Default 1 s. */
+  readonly sseRetryMs?: number;
+  /** Comment lines on idle GET streams. Default 15 s. */
+  readonly sseKeepAliveMs?: number;
   /** `sse` (default) streams each response; `json` answers plain JSON. */
   readonly responseMode?: ResponseMode;
   /** Least time between TTL extensions of one record. Default: a tenth of the idle TTL, at most 60 s. */
@@ -72,6 +78,8 @@ export class SessionHost {
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #shapes: ShapeCache;
+  readonly #events: EventLog;
+  readonly #streams: StreamHub;
   readonly #restoring = new Map<string, Promise<LiveSession | undefined>>();
   /** Changes announced for sessions being restored: applied when the restore lands. */
   readonly #announcedWhileRestoring = new Map<string, number | 'deleted'>();
@@ -84,9 +92,11 @@ export class SessionHost {
   #restoreMisses = 0;
 
   constructor(options: SessionHostOptions) {
-    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, ...options };
+    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, ...options };
     this.#now = options.now ?? Date.now;
     this.#shapes = new ShapeCache(options.store);
+    this.#events = new EventLog(options.store, options.logger);
+    this.#streams = new StreamHub({ store: options.store, log: this.#events, logger: options.logger, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,
@@ -98,6 +108,8 @@ export class SessionHost {
     });
     this.#sessionHost = {
       store: options.store,
+      events: this.#events,
+      retryMs: this.#o.sseRetryMs,
       replica: options.replica,
       responseMode: this.#o.responseMode,
       ttlMs: (s) => recordTtlMs(s.maxExpiresAt, this.#o.idleTtlMs, this.#now()),
@@ -201,6 +213,8 @@ export class SessionHost {
     this.#live.get(id);
     this.#keepAlive(session, body);
     session.lastUsed = this.#now();
+    // GET streams are served from the session's event log, so they work on any replica.
+    if (request.method === 'GET') return this.#streams.open(session, request);
     const response = await session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
     // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
     if (response.status === 404 && session.closed) throw retryLater('Session was closing on this replica');
@@ -338,11 +352,13 @@ export class SessionHost {
   #drop(session: LiveSession, why: string, level: 'info' | 'debug' = 'info'): void {
     if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
+    this.#streams.closeSession(session.id);
     void session.close();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
     this.#live.delete(session.id);
+    this.#streams.closeSession(session.id);
     try {
       await this.#o.store.delete(session.id);
     } catch (error) {
@@ -369,6 +385,8 @@ export class SessionHost {
     this.#live.stop();
     const sessions = [...this.#live.values()];
     this.#live.clear();
+    this.#streams.closeAll();
     await Promise.all(sessions.map((s) => s.close()));
+    await this.#events.flush().catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
 // In-process SessionStore: the default without Redis, with the same API, limits and atomicity.
 import { DATA_LIMITS, dataErrors, entryBytes, type DataValue } from './data.js';
+import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
 import { encodeShape, decodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -9,13 +10,16 @@ interface Entry {
   rev: number;
   readonly data: Map<string, DataValue>;
   expiresAt: number;
+  readonly events: LoggedEvent[];
 }
 
 export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory' as const;
   readonly #entries = new Map<string, Entry>();
   readonly #invalidateListeners = new Set<InvalidateListener>();
+  readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
   readonly #now: () => number;
+  #eventCursor = 0;
 
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -23,7 +27,7 @@ export class MemorySessionStore implements SessionStore {
 
   async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
     if (this.#live(shape.id) || ttlMs <= 0) return false;
-    this.#entries.set(shape.id, { shape: encodeShape(shape), rev: 1, data: new Map(), expiresAt: this.#now() + ttlMs });
+    this.#entries.set(shape.id, { shape: encodeShape(shape), rev: 1, data: new Map(), expiresAt: this.#now() + ttlMs, events: [] });
     return true;
   }
 
@@ -90,6 +94,28 @@ export class MemorySessionStore implements SessionStore {
     const out = Object.create(null) as Record<string, DataValue>;
     for (const [k, v] of this.#entryOrGone(id).data) out[k] = v;
     return out;
+  }
+
+  async appendEvents(batches: readonly EventBatch[]): Promise<void> {
+    const appended: string[] = [];
+    for (const { id, events } of batches) {
+      const entry = this.#entry(id);
+      if (!entry) continue;
+      for (const event of events) entry.events.push({ ...event, cursor: String(++this.#eventCursor) });
+      entry.events.splice(0, Math.max(0, entry.events.length - EVENT_LIMITS.count));
+      appended.push(id);
+    }
+    if (appended.length > 0) for (const listener of this.#appendedListeners) listener(appended);
+  }
+
+  async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
+    const events = this.#entry(id)?.events ?? [];
+    return after === undefined ? [...events] : events.filter((e) => Number(e.cursor) > Number(after));
+  }
+
+  onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
+    this.#appendedListeners.add(listener);
+    return () => this.#appendedListeners.delete(listener);
   }
 
   onInvalidate(listener: InvalidateListener): () => void {

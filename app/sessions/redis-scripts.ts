@@ -64,10 +64,24 @@ local removed = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {removed}`;
 
-/** ARGV: channel, message. DEL, then PUBLISH only when a key was removed. */
+/** KEYS: session, its events. ARGV: channel, message. DEL both, then PUBLISH only when the session existed. */
 export const DELETE_AND_ANNOUNCE = `
-if redis.call('DEL', KEYS[1]) == 1 then
+local existed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2])
+if existed == 1 then
   redis.call('PUBLISH', ARGV[1], ARGV[2])
   return 1
 end
 return 0`;
+
+/**
+ * KEYS: session, its events. ARGV: max count, px, then (event id, stream id, message) triples. Appends
+ * to the log only while the session exists: a late flush never resurrects a deleted session's events.
+ */
+export const APPEND_EVENTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 3, #ARGV, 3 do
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1`;

@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { ReplyError, type Redis } from 'ioredis';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
-import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
+import { APPEND_EVENTS, CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
+import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -47,6 +48,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #invalidateListeners = new Set<InvalidateListener>();
   readonly #suspectListeners = new Set<() => void>();
   readonly #reconnectListeners = new Set<() => void>();
+  readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
@@ -139,6 +141,39 @@ export class RedisSessionStore implements SessionStore {
     return `${this.#prefix}session:{${id}}`;
   }
 
+  /** The session's SSE event log: a Redis stream in the session's hash slot. */
+  eventsKey(id: string): string {
+    return `${this.#prefix}session:{${id}}:events`;
+  }
+
+  async appendEvents(batches: readonly EventBatch[]): Promise<void> {
+    const pipeline = this.#client.pipeline();
+    for (const { id, events, ttlMs } of batches) {
+      const triples = events.flatMap((e) => [e.eventId, e.streamId, e.message]);
+      pipeline.eval(APPEND_EVENTS, 2, this.key(id), this.eventsKey(id), EVENT_LIMITS.count, Math.ceil(Math.max(ttlMs, 1)), ...triples);
+    }
+    // One announcement per flush; every replica (this one too) tails only the sessions it streams.
+    pipeline.publish(this.#events, `appended ${this.#origin} ${batches.map((b) => b.id).join(' ')}`);
+    const results = (await pipeline.exec()) ?? [];
+    const failure = results.find(([error]) => error)?.[0];
+    if (failure) throw failure;
+  }
+
+  async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
+    const entries = await this.#client.xrange(this.eventsKey(id), after === undefined ? '-' : `(${after}`, '+');
+    const out: LoggedEvent[] = [];
+    for (const [cursor, fields] of entries) {
+      const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+      out.push({ cursor, eventId: get('i'), streamId: get('s'), message: get('m') });
+    }
+    return out;
+  }
+
+  onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
+    this.#appendedListeners.add(listener);
+    return () => this.#appendedListeners.delete(listener);
+  }
+
   async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
     if (ttlMs <= 0) return false;
     return (await this.#write(CREATE, shape.id, [encodeShape(shape), Math.ceil(ttlMs)], 'saved'))[0] === 1;
@@ -186,7 +221,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     // Announce only a delete that removed something: a DELETE for an unknown id must not fan out.
-    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 1, this.key(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
+    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 2, this.key(id), this.eventsKey(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
   }
 
   async dataGet(id: string, key: string): Promise<DataValue | undefined> {
@@ -249,8 +284,13 @@ export class RedisSessionStore implements SessionStore {
     await this.#conn?.close();
   }
 
-  /** Message: "shape <id> <origin> <rev>" or "deleted <id> <origin>". */
+  /** Message: "shape <id> <origin> <rev>", "deleted <id> <origin>" or "appended <origin> <id>…". */
   #announcement(message: string): void {
+    if (message.startsWith('appended ')) {
+      const ids = message.split(' ').slice(2);
+      for (const listener of this.#appendedListeners) listener(ids);
+      return;
+    }
     const [kind, id, origin, rev] = message.split(' ');
     if (!id) return;
     let change: Parameters<InvalidateListener>[1];

@@ -1,5 +1,6 @@
 // The SessionStore port: what the session host and the tools need from storage, nothing more.
 import type { DataValue } from './data.js';
+import type { EventBatch, LoggedEvent } from './events.js';
 import type { SessionShape } from './shape.js';
 
 /** A shape with the revision it was stored under; every change is conditional on that revision. */
@@ -56,6 +57,16 @@ export interface SessionStore {
   dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void>;
   dataDelete(id: string, key: string, ttlMs: number): Promise<boolean>;
   dataList(id: string): Promise<Record<string, DataValue>>;
+
+  /**
+   * Appends SSE events to each session's log (trimmed to `EVENT_LIMITS`, expiring with the batch's `ttlMs`) and tells
+   * every replica, this one included, that the session has new events. Throws when the store is down.
+   */
+  appendEvents(batches: readonly EventBatch[]): Promise<void>;
+  /** The session's retained events after `cursor` (all of them without one), oldest first. */
+  readEvents(id: string, after?: string): Promise<LoggedEvent[]>;
+  /** Registers a listener for sessions that have new events (appended on any replica). */
+  onEventsAppended(listener: (ids: readonly string[]) => void): () => void;
 
   /** Registers a listener for shapes changed by other replicas and sessions deleted anywhere. */
   onInvalidate(listener: InvalidateListener): () => void;

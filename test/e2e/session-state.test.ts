@@ -2,7 +2,7 @@
 // connection, Redis refusing writes, a hung Redis, and the strings and values real clients send.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectLegacy, rawPost, roundRobinFetch, type LegacyClient } from '../support/clients.js';
+import { connectLegacy, rawPost, roundRobinFetch, rpcMessage, type LegacyClient } from '../support/clients.js';
 import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
 import { FreezingProxy } from '../support/tcp-proxy.js';
@@ -21,7 +21,7 @@ async function callOn(url: string, client: LegacyClient, name: string, args: Rec
   const response = await rawPost(url, { jsonrpc: '2.0', id: Math.floor(Math.random() * 1e9), method: 'tools/call', params: { name, arguments: args } }, { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' });
   const body = await response.text();
   if (response.status !== 200) throw new Error(`${name} answered ${response.status}: ${body.slice(0, 200)}`);
-  const json = JSON.parse(body.includes('data: ') ? (body.split('data: ')[1] ?? '').split('\n')[0] ?? '' : body) as { result: { content: Array<{ text: string }>; isError?: boolean } };
+  const json = rpcMessage<{ result: { content: Array<{ text: string }>; isError?: boolean } }>(body);
   return { text: json.result.content[0]?.text ?? '', isError: json.result.isError === true };
 }
 

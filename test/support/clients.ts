@@ -57,3 +57,12 @@ export async function rawPost(url: string, body: unknown, headers: Record<string
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/** The JSON-RPC message in a POST answer: a plain JSON body, or the first SSE event with data (after the priming event). */
+export function rpcMessage<T = unknown>(body: string): T {
+  if (!body.trimStart().startsWith('{') && body.includes('data: ')) {
+    const data = body.split('\n').find((line) => line.startsWith('data: ') && line.length > 'data: '.length);
+    if (data) return JSON.parse(data.slice('data: '.length)) as T;
+  }
+  return JSON.parse(body) as T;
+}

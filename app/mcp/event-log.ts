@@ -1,0 +1,121 @@
+// Gives every SSE event an id at once and writes events to the store behind the response, batched per
+// I/O turn: resumability costs the request path no round trip, and nothing is dropped while this
+// process lives (a failed flush is retried).
+import { randomBytes } from 'node:crypto';
+import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import { EVENT_LIMITS, formatEventId, parseEventId, type StoredEvent } from '../sessions/events.js';
+import type { SessionStore } from '../sessions/store.js';
+
+/** What the log needs of a session. */
+export interface EventSource {
+  readonly id: string;
+  readonly tag: string;
+  /** How long the session's records live from now. */
+  ttlMs(): number;
+}
+
+interface Pending {
+  readonly events: StoredEvent[];
+  ttlMs: number;
+}
+
+const RETRY_MS = 500;
+
+export class EventLog {
+  readonly #pending = new Map<string, Pending>();
+  /** This process, in every id it mints: ids stay unique across replicas without coordination. */
+  readonly #writer = randomBytes(5).toString('hex');
+  #sequence = 0;
+  #scheduled = false;
+  #flushing: Promise<void> | undefined;
+  #failing = false;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Records an event and returns its id; the write happens after the current I/O turn. */
+  append(source: EventSource, streamId: string, message: JSONRPCMessage | Record<string, never>): string {
+    const eventId = formatEventId(source.tag, streamId, this.#writer, ++this.#sequence);
+    // The SDK stores `{}` for a priming event: an id with empty data.
+    const text = Object.keys(message).length === 0 ? '' : JSON.stringify(message);
+    if (Buffer.byteLength(text) > EVENT_LIMITS.eventBytes) {
+      this.logger.debug({ bytes: Buffer.byteLength(text) }, 'SSE event too large to keep for replay; delivered live only');
+      return eventId;
+    }
+    let pending = this.#pending.get(source.id);
+    if (!pending) {
+      pending = { events: [], ttlMs: 0 };
+      this.#pending.set(source.id, pending);
+    }
+    pending.events.push({ eventId, streamId, message: text });
+    // Never more than the store keeps anyway, even while it is away.
+    if (pending.events.length > EVENT_LIMITS.count) pending.events.splice(0, pending.events.length - EVENT_LIMITS.count);
+    pending.ttlMs = source.ttlMs();
+    this.#schedule(0);
+    return eventId;
+  }
+
+  /** The SDK transport's view: one per session. */
+  forSession(source: EventSource): EventStore {
+    return {
+      storeEvent: async (streamId, message) => this.append(source, streamId, message),
+      getStreamIdForEventId: async (eventId) => {
+        const parts = parseEventId(eventId);
+        return parts?.tag === source.tag ? parts.streamId : undefined;
+      },
+      replayEventsAfter: async (lastEventId, { send }) => {
+        const parts = parseEventId(lastEventId);
+        if (!parts || parts.tag !== source.tag) throw new Error('Last-Event-ID is not an event of this session');
+        await this.flush();
+        const events = await this.store.readEvents(source.id);
+        const from = events.findIndex((e) => e.eventId === lastEventId);
+        for (const e of events.slice(from + 1)) if (e.streamId === parts.streamId && e.message) await send(e.eventId, JSON.parse(e.message) as JSONRPCMessage);
+        return parts.streamId;
+      },
+    };
+  }
+
+  /** Writes everything pending now (before a replay, and when the process stops). */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#pending.size === 0) return;
+    const batches = [...this.#pending].map(([id, p]) => ({ id, events: p.events, ttlMs: p.ttlMs }));
+    this.#pending.clear();
+    this.#flushing = this.store.appendEvents(batches).then(
+      () => {
+        if (this.#failing) this.logger.info('SSE events are written to the store again');
+        this.#failing = false;
+      },
+      (error: unknown) => {
+        // Put them back in front of anything newer and try again shortly.
+        for (const batch of batches) {
+          const newer = this.#pending.get(batch.id);
+          const events = [...batch.events, ...(newer?.events ?? [])].slice(-EVENT_LIMITS.count);
+          this.#pending.set(batch.id, { events, ttlMs: newer?.ttlMs ?? batch.ttlMs });
+        }
+        if (!this.#failing) this.logger.warn({ detail: (error as Error).message }, 'SSE events not written to the store yet; retrying (streams are not resumable on other replicas meanwhile)');
+        this.#failing = true;
+        this.#schedule(RETRY_MS);
+      },
+    );
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  #schedule(ms: number): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    const run = () => {
+      this.#scheduled = false;
+      void this.flush();
+    };
+    if (ms === 0) setImmediate(run);
+    else setTimeout(run, ms).unref();
+  }
+}

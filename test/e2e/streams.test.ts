@@ -1,0 +1,107 @@
+// The stream half of a session on any replica: notifications reach the client through whichever
+// replica holds its GET stream, a stream resumes elsewhere after its replica dies, and the event log is
+// bounded, expires with the session and goes with DELETE.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectLegacy } from '../support/clients.js';
+import { TestRedis } from '../support/redis.js';
+import { ServerProcess } from '../support/server-process.js';
+
+let redis: TestRedis;
+const servers: ServerProcess[] = [];
+
+async function server(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const s = await ServerProcess.start({ env: { REDIS_URL: redis.url, ...env } });
+  servers.push(s);
+  return s;
+}
+
+/** A fetch that sends GET streams to `get()` and everything else to `post()`. */
+function split(get: () => string, post: () => string): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const method = (init?.method ?? 'GET').toUpperCase();
+    return fetch(new URL(url.pathname + url.search, method === 'GET' ? get() : post()), init);
+  };
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.kill()));
+  await redis?.close();
+});
+
+describe('streams on any replica', () => {
+  it('streams:cross-replica — with the GET stream on A and the call on B, exactly one list_changed arrives', async () => {
+    const [a, b] = [await server(), await server()];
+    const client = await connectLegacy(a.url, { fetch: split(() => a.origin, () => b.origin) });
+    let changed = 0;
+    client.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    await sleep(300); // the GET stream is open on A
+    await client.call('enable_toolset', { name: 'math' });
+    await until(() => changed === 1, 5000, 'list_changed from B through A');
+    await sleep(300);
+    expect(changed).toBe(1);
+    expect((await client.client.listTools()).tools.map((t) => t.name)).toContain('add');
+    await client.close();
+  });
+
+  it('streams:resume — after the replica holding the GET stream is SIGKILLed, a change made meanwhile is replayed on reconnect', async () => {
+    const [a, b] = [await server(), await server()];
+    let getTo = a.origin;
+    const client = await connectLegacy(a.url, { fetch: split(() => getTo, () => b.origin) });
+    let changed = 0;
+    client.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    await sleep(300);
+    getTo = b.origin; // the client's reconnect lands on B
+    await a.kill('SIGKILL');
+    await client.call('enable_toolset', { name: 'text' }); // while no stream is open anywhere
+    await until(() => changed === 1, 8000, 'list_changed replayed after the reconnect');
+    expect(await client.call('uppercase', { text: 'ok' })).toBe('OK');
+    await client.close();
+  });
+
+  it('streams:foreign-id — a Last-Event-ID of another session or none of ours gets a clear 400, never events', async () => {
+    const a = await server();
+    const [one, other] = [await connectLegacy(a.url), await connectLegacy(a.url)];
+    let otherToken: string | undefined;
+    await other.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (otherToken = t) });
+    expect(otherToken).toMatch(/^e1\./);
+    for (const lastEventId of [otherToken as string, 'e1.000000000000._GET_stream.x.1', 'garbage']) {
+      const response = await fetch(a.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': one.sessionId, 'mcp-protocol-version': '2025-11-25', 'last-event-id': lastEventId } });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain('Last-Event-ID is not an event of this session');
+    }
+    await Promise.all([one.close(), other.close()]);
+  });
+
+  it('streams:bounded — the event log is trimmed, expires with the session and is gone after DELETE', async () => {
+    const a = await server({ SESSION_IDLE_TTL: '1h' });
+    const client = await connectLegacy(a.url);
+    for (let i = 0; i < 70; i++) await client.call('session_info'); // two events each: priming + response
+    const inspect = redis.client();
+    const key = `mcp-continuity:session:{${client.sessionId}}:events`;
+    await sleep(200);
+    expect(await inspect.xlen(key)).toBe(100);
+    const ttl = await inspect.pttl(key);
+    expect(ttl).toBeGreaterThan(3_500_000);
+    expect(ttl).toBeLessThanOrEqual(3_600_000);
+    await client.transport.terminateSession();
+    await sleep(200);
+    expect(await inspect.keys(`*${client.sessionId}*`)).toEqual([]);
+    inspect.disconnect();
+    await client.close();
+  });
+});
