@@ -1,5 +1,5 @@
 // `npm run bench`: what continuity costs — memory vs Redis vs a naive load-and-save-per-request server, one run.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import { TestIssuer } from '../test/auth/issuer.js';
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
+import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -19,6 +20,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: process.env.BENCH_ROUNDS ?? '3' },
     storm: { type: 'string', default: process.env.BENCH_STORM ?? '1000' },
     sample: { type: 'string', default: process.env.BENCH_RESTORE_SAMPLE ?? '200' },
+    'stream-samples': { type: 'string', default: process.env.BENCH_STREAM_SAMPLES ?? '100' },
     out: { type: 'string', default: process.env.BENCH_OUT ?? 'bench/results/latest.json' },
     'skip-synth': { type: 'boolean', default: false },
     'auth-only': { type: 'boolean', default: false },
@@ -33,9 +35,9 @@ const SAMPLE = Number(flags.sample);
 type Mode = 'memory' | 'redis' | 'naive';
 const log = (line: string) => console.log(`bench: ${line}`);
 
-function serverEnv(mode: Mode, redis: TestRedis): Record<string, string> {
+function serverEnv(mode: Mode, redis: TestRedis, responseMode: 'json' | 'sse' = 'json'): Record<string, string> {
   return {
-    MCP_RESPONSE_MODE: 'json',
+    MCP_RESPONSE_MODE: responseMode,
     SESSION_CREATE_RATE: 'off', // one client address opens every session here
     LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
     SESSION_KEY_PREFIX: `bench-${mode}:`,
@@ -43,8 +45,8 @@ function serverEnv(mode: Mode, redis: TestRedis): Record<string, string> {
   };
 }
 
-const start = (mode: Mode, redis: TestRedis) =>
-  ServerProcess.start({ env: serverEnv(mode, redis), ...(mode === 'naive' ? { entry: 'bench/naive-server.ts' } : {}) });
+const start = (mode: Mode, redis: TestRedis, responseMode: 'json' | 'sse' = 'json') =>
+  ServerProcess.start({ env: serverEnv(mode, redis, responseMode), ...(mode === 'naive' ? { entry: 'bench/naive-server.ts' } : {}) });
 
 /** Total calls per command from INFO commandstats, without the INFO calls themselves. */
 async function commandCalls(client: Redis): Promise<number> {
@@ -66,8 +68,8 @@ function cpuSeconds(pid: number | undefined): number {
 
 type Warm = Figures['warm']['data'][Mode];
 
-async function warm(mode: Mode, call: WarmCall, redis: TestRedis, probe: Redis): Promise<Warm> {
-  const server = await start(mode, redis);
+async function warm(mode: Mode, call: WarmCall, responseMode: 'json' | 'sse', redis: TestRedis, probe: Redis): Promise<Warm> {
+  const server = await start(mode, redis, responseMode);
   try {
     const ids = await pool(Array.from({ length: K }), 10, () => openSession(server.url));
     await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
@@ -77,7 +79,7 @@ async function warm(mode: Mode, call: WarmCall, redis: TestRedis, probe: Redis):
     const load = await closedLoop(server.url, ids, MS, call);
     const serverCpu = (cpuSeconds(server.pid) - cpuBefore) / load.seconds;
     const commands = (await commandCalls(probe)) - before;
-    log(`${mode} ${call}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands, server CPU ${Math.round(serverCpu * 100)}%`);
+    log(`${mode} ${call} (${responseMode}): ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms, ${commands} Redis commands, server CPU ${Math.round(serverCpu * 100)}%`);
     return { ...load, redisCommandsPerRequest: mode === 'memory' ? 0 : commands / load.requests, serverCpu };
   } finally {
     await server.kill('SIGKILL');
@@ -149,6 +151,33 @@ async function startup(mode: Mode, redis: TestRedis): Promise<number> {
   return percentiles(times).p50;
 }
 
+/** Start-up of what the image runs: `node dist/app/main.js` (built first), memory mode, spawn to listening. */
+async function startupCompiled(): Promise<number | undefined> {
+  const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) {
+    log(`build failed, compiled start-up skipped: ${build.stdout.slice(0, 300)}`);
+    return undefined;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, ['dist/app/main.js'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('mcp-continuity listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`compiled server exited with ${code} before listening`)));
+    });
+    times.push(performance.now() - started);
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+  }
+  return percentiles(times).p50;
+}
+
 function heap(redis: TestRedis | undefined): { bytesPerSession: number; sessions: number } {
   const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/heap-probe.ts'], {
     cwd: ROOT,
@@ -163,7 +192,9 @@ function heap(redis: TestRedis | undefined): { bytesPerSession: number; sessions
 function synth(): number | undefined {
   if (flags['skip-synth']) return undefined;
   const started = performance.now();
-  const run = spawnSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  // The stack has no default image; any explicit one times the same synth.
+  const env = { ...process.env, INFRA_IMAGE: process.env.INFRA_IMAGE || 'mcp-continuity:bench' };
+  const run = spawnSync('npm', ['run', '--silent', 'synth'], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (run.status !== 0) {
     log(`npm run synth failed: ${run.stderr.slice(0, 300)}`);
     return undefined;
@@ -284,14 +315,18 @@ async function main(): Promise<void> {
   const redis = await TestRedis.start();
   const probe = redis.client();
   try {
-    log(`${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode (median round reported), loopback, MCP_RESPONSE_MODE=json, raw fetch JSON-RPC clients`);
+    log(`${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode (median round reported), loopback, MCP_RESPONSE_MODE json and sse, raw fetch JSON-RPC clients`);
     const warmFigures = {} as Figures['warm'];
-    for (const call of ['no-data', 'data'] as const) {
+    // JSON answers isolate the session model; SSE (the default) adds the event log behind every response.
+    const scenarios = [['noData', 'no-data', 'json'], ['data', 'data', 'json'], ['noDataSse', 'no-data', 'sse']] as const;
+    for (const [name, call, responseMode] of scenarios) {
       const rounds: Record<Mode, Warm[]> = { memory: [], redis: [], naive: [] };
       // Modes take turns, round after round: drift in the machine hits all three alike.
-      for (let round = 1; round <= ROUNDS; round++) for (const mode of ['memory', 'redis', 'naive'] as const) rounds[mode].push(await warm(mode, call, redis, probe));
-      warmFigures[call === 'data' ? 'data' : 'noData'] = { memory: medianRound(rounds.memory), redis: medianRound(rounds.redis), naive: medianRound(rounds.naive) };
+      for (let round = 1; round <= ROUNDS; round++) for (const mode of ['memory', 'redis', 'naive'] as const) rounds[mode].push(await warm(mode, call, responseMode, redis, probe));
+      warmFigures[name] = { memory: medianRound(rounds.memory), redis: medianRound(rounds.redis), naive: medianRound(rounds.naive) };
     }
+    log('streams: cross-replica notification latency, replay of 100 missed events');
+    const streamFigures = await streams(redis, probe, Number(flags['stream-samples']));
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -304,7 +339,8 @@ async function main(): Promise<void> {
       warm: warmFigures,
       restore: restoreFigures,
       heartbeatCommandsPerSecond: heartbeatPerSecond,
-      startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis) },
+      streams: streamFigures,
+      startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis), compiled: await startupCompiled() },
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),
     };

@@ -12,7 +12,9 @@ export interface Figures {
    * The median round per mode, for calls that touch no session data (`session_info`) and calls that read
    * one key (`recall`); `serverCpu` is the server process's CPU use (1 = one core busy).
    */
-  readonly warm: Record<'noData' | 'data', Record<Mode, LoadResult & { redisCommandsPerRequest: number; serverCpu: number }>>;
+  readonly warm: Record<'noData' | 'data' | 'noDataSse', Record<Mode, LoadResult & { redisCommandsPerRequest: number; serverCpu: number }>>;
+  /** Cross-replica notification latency and replay of 100 missed events (ms). */
+  readonly streams: { notificationLatency: Percentiles & { samples: number }; replay100: Percentiles & { samples: number } };
   /** Commands per second an idle Redis-mode replica sends (the invalidation channel's heartbeat). */
   readonly heartbeatCommandsPerSecond: number;
   readonly restore: {
@@ -23,7 +25,8 @@ export interface Figures {
     storm: { sessions: number; ms: number; served: number };
     recordBytes: { memoryUsageMean: number; memoryUsageMax: number; jsonMean: number };
   };
-  readonly startupMs: { memory: number; redis: number };
+  /** Spawn to listening, p50; `compiled` is `node dist/app/main.js` (what the image runs), memory mode. */
+  readonly startupMs: { memory: number; redis: number; compiled?: number };
   readonly heapPerLiveSession: { memory: number; redis: number };
   readonly synthMs: number | undefined;
 }
@@ -47,6 +50,11 @@ export function printTable(f: Figures): void {
     ['data call p50 / p99, ms', `${f2(memory.p50)} / ${f2(memory.p99)}`, `${f2(redis.p50)} / ${f2(redis.p99)}`, `${f2(naive.p50)} / ${f2(naive.p99)}`, `p99 ${ratio(redis.p99, memory.p99)}`],
     ['Redis commands per data call', '0', redis.redisCommandsPerRequest.toFixed(4), naive.redisCommandsPerRequest.toFixed(2), `exactly 1 ${verdict(Math.abs(redis.redisCommandsPerRequest - 1) < 0.01)}`],
     ['server CPU during data load', pct(memory.serverCpu), pct(redis.serverCpu), pct(naive.serverCpu), '~100% = the server process is the bottleneck'],
+    ['SSE no-data call (event log on), req/s', f1(f.warm.noDataSse.memory.perSecond), f1(f.warm.noDataSse.redis.perSecond), f1(f.warm.noDataSse.naive.perSecond), `${ratio(f.warm.noDataSse.redis.perSecond, f.warm.noDataSse.memory.perSecond)}; >= 0.95x ${verdict(f.warm.noDataSse.redis.perSecond >= 0.95 * f.warm.noDataSse.memory.perSecond)}`],
+    ['SSE no-data call p50 / p99, ms', `${f2(f.warm.noDataSse.memory.p50)} / ${f2(f.warm.noDataSse.memory.p99)}`, `${f2(f.warm.noDataSse.redis.p50)} / ${f2(f.warm.noDataSse.redis.p99)}`, '', `p99 +${f2(f.warm.noDataSse.redis.p99 - f.warm.noDataSse.memory.p99)} ms; <= +1 ms ${verdict(f.warm.noDataSse.redis.p99 - f.warm.noDataSse.memory.p99 <= 1)}`],
+    ['Redis commands per SSE call (pipelined, behind the response)', '0', f.warm.noDataSse.redis.redisCommandsPerRequest.toFixed(2), '', 'one pipeline per I/O turn: EVAL per session + one PUBLISH'],
+    ['list_changed B -> GET stream on A, p50 / p99 ms', '', `${f2(f.streams.notificationLatency.p50)} / ${f2(f.streams.notificationLatency.p99)}`, '', `${f.streams.notificationLatency.samples} sessions; p99 <= 1000 ${verdict(f.streams.notificationLatency.p99 <= 1000)}`],
+    ['replay of 100 missed events (fresh replica), p50 / p99 ms', '', `${f2(f.streams.replay100.p50)} / ${f2(f.streams.replay100.p99)}`, '', `${f.streams.replay100.samples} resumes, restore included`],
     ['heartbeat, commands/s per idle replica', '0', f2(f.heartbeatCommandsPerSecond), '', 'one PUBLISH a second'],
     ['restore p50 / p99, ms (fresh replica)', 'n/a (lost)', `${f2(r.restore.p50)} / ${f2(r.restore.p99)}`, `${f2(naive.p50)} / ${f2(naive.p99)} (every request)`, `p99 over warm: +${f2(r.restore.p99 - r.warmOnSameReplica.p99)} ms; <= 5 ms ${verdict(r.restore.p99 - r.warmOnSameReplica.p99 <= 5)}`],
     ['warm p50 / p99 on that replica, ms', '', `${f2(r.warmOnSameReplica.p50)} / ${f2(r.warmOnSameReplica.p99)}`, '', 'sequential, one request at a time'],
@@ -54,6 +62,7 @@ export function printTable(f: Figures): void {
     ['Redis bytes per record (MEMORY USAGE)', '', `${r.recordBytes.memoryUsageMean} mean, ${r.recordBytes.memoryUsageMax} max`, '', `JSON ${r.recordBytes.jsonMean} B; <= 2048 ${verdict(r.recordBytes.memoryUsageMax <= 2048)}`],
     ['heap per live session, bytes', String(f.heapPerLiveSession.memory), String(f.heapPerLiveSession.redis), 'none kept', ratio(f.heapPerLiveSession.redis, f.heapPerLiveSession.memory)],
     ['start-up (spawn to listening), ms', f1(f.startupMs.memory), f1(f.startupMs.redis), '', ratio(f.startupMs.redis, f.startupMs.memory)],
+    ['start-up compiled (node dist) vs tsx, ms', f1(f.startupMs.compiled ?? Number.NaN), '', '', f.startupMs.compiled === undefined ? 'skipped' : `${ratio(f.startupMs.compiled, f.startupMs.memory)} of tsx`],
     ['npm run synth, ms', '', '', '', f.synthMs === undefined ? 'skipped' : f1(f.synthMs)],
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];

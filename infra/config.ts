@@ -41,8 +41,12 @@ export interface StackConfig extends SecuritySettings {
    * deploy this kit with the same project/environment/location would collide without it: set your own.
    */
   readonly nameSeed: string;
-  /** Container image. A bare `name:tag` (no registry host) is pulled from the stack's own ACR when `registry` is on. */
-  readonly image: string;
+  /**
+   * Container image; no default, because nothing is published under a default name. `npm run deploy`
+   * builds one in the stack's own registry and sets it; `npx cdktf deploy` needs `INFRA_IMAGE`. A bare
+   * `name:tag` (no registry host) is pulled from the stack's own ACR when `registry` is on.
+   */
+  readonly image?: string;
   /** Create an Azure Container Registry (admin user off) that the app pulls from with its identity. */
   readonly registry: boolean;
   /** vCPU per replica (Container Apps consumption allows 0.25 steps with a matching memory). */
@@ -77,7 +81,6 @@ export const DEFAULTS: Omit<StackConfig, 'environment'> = {
   shortName: 'mcpc',
   location: 'westeurope',
   nameSeed: '',
-  image: 'ghcr.io/example/mcp-continuity:0.1.0',
   registry: false,
   cpu: 0.25,
   memory: '0.5Gi',
@@ -96,9 +99,6 @@ export const DEFAULTS: Omit<StackConfig, 'environment'> = {
   tags: { project: 'mcp-continuity' },
   ...SECURITY_DEFAULTS,
 };
-
-/** The placeholder image: synth warns while it is in use, because nothing is published under it. */
-export const PLACEHOLDER_IMAGE = DEFAULTS.image;
 
 /** Builds one environment's config from the defaults plus what differs. */
 export function defineEnvironment(environment: string, overrides: Partial<Omit<StackConfig, 'environment'>> = {}): StackConfig {
@@ -132,6 +132,17 @@ export class InfraConfigError extends Error {
     super(`infra config ${setting}: ${message}`);
     this.name = 'InfraConfigError';
   }
+}
+
+/** The stack's image, or a synth-time error saying the two ways to provide one. */
+export function requireImage(c: StackConfig): string {
+  if (c.image) return c.image;
+  throw new InfraConfigError(
+    'INFRA_IMAGE',
+    `stack "${c.environment}" has no container image. Either run \`npm run deploy -- ${c.environment}\` (builds the image ` +
+      `in the stack's own registry and deploys it), or push an image yourself and set INFRA_IMAGE, e.g. ` +
+      `\`INFRA_IMAGE=ghcr.io/<you>/mcp-continuity:<tag> npx cdktf deploy ${c.environment}\` (docs/deploy.md).`,
+  );
 }
 
 function validate(c: StackConfig): void {

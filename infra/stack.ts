@@ -4,7 +4,7 @@ import { AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, type ITe
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider/index.js';
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config/index.js';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group/index.js';
-import type { StackConfig } from './config.js';
+import { requireImage, type StackConfig } from './config.js';
 import { resourceNames, type ResourceNames } from './naming.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { AppIdentity } from './constructs/identity.js';
@@ -110,7 +110,7 @@ export class McpContinuityStack extends TerraformStack {
         })
       : undefined;
     const auth = this.appAuth();
-    let image = config.image;
+    let image = requireImage(config);
     if (config.registry) {
       this.registry = new Registry(this, 'registry', { ...common, name: names.registry, pullPrincipalId: principalId });
       dependsOn.push(this.registry.pullAssignment);
@@ -164,6 +164,10 @@ export class McpContinuityStack extends TerraformStack {
     const endpoint = config.oauth ? `https://${config.oauth.customDomain}/mcp` : `https://${this.containerApp.fqdn}/mcp`;
 
     new TerraformOutput(this, 'mcp_endpoint', { value: endpoint, description: 'MCP endpoint URL' });
+    // `npm run deploy` polls /readyz on the revision it just rolled out, not on whichever revision the
+    // public host still routes to.
+    new TerraformOutput(this, 'latest_revision_fqdn', { value: this.containerApp.app.latestRevisionFqdn, description: 'Host name of the newest revision' });
+    new TerraformOutput(this, 'latest_revision_name', { value: this.containerApp.app.latestRevisionName, description: 'Name of the newest revision' });
     new TerraformOutput(this, 'app_fqdn', { value: this.containerApp.fqdn, description: 'Azure host name of the app (CNAME target of a custom domain)' });
     new TerraformOutput(this, 'custom_domain_verification_id', {
       value: this.containerApp.environment.customDomainVerificationId,

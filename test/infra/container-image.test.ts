@@ -21,9 +21,16 @@ describe('the Dockerfile', () => {
     expect(dockerfile).toMatch(/^EXPOSE 3000$/m);
   });
 
-  it('starts what npm start starts, without npm', () => {
-    expect(pkg.scripts.start).toBe('tsx app/main.ts');
-    expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", "app\/main\.ts"\]$/m);
+  it('starts what npm start starts, without npm, and npm start execs it so signals reach node', () => {
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? 'null') as string[];
+    expect(cmd).toEqual(['node', 'dist/app/main.js']);
+    expect(pkg.scripts.start).toBe(`exec ${cmd.join(' ')}`);
+  });
+
+  it('runs compiled JavaScript: no tsx in the runtime stage', () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).not.toMatch(/\btsx\b/);
+    expect(runtime).toMatch(/^COPY --from=build /m);
   });
 });
 

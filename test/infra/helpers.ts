@@ -22,10 +22,13 @@ export function synth(config: StackConfig): Json {
   return JSON.parse(synthText(config)) as Json;
 }
 
+/** The image tests deploy: the stack has no default image (see `requireImage`), so tests name one. */
+export const TEST_IMAGE = 'registry.example.test/mcp-continuity:1.0.0';
+
 /** A named environment with some settings changed, e.g. `variant('dev', { redis: 'managed' })`. */
 export function variant(name: EnvironmentName, overrides: Partial<Omit<StackConfig, 'environment'>> = {}): StackConfig {
   const { environment, ...base } = ENVIRONMENTS[name];
-  return defineEnvironment(environment, { ...base, ...overrides });
+  return defineEnvironment(environment, { image: TEST_IMAGE, ...base, ...overrides });
 }
 
 /** All resources of one Terraform type, keyed by logical id. */

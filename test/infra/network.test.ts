@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyEnvOverrides, ENVIRONMENTS, InfraConfigError } from '../../infra/config.js';
 import { securityWarnings } from '../../infra/security-config.js';
-import { only, ref, resourcesOf, synth, variant, where, type Json } from './helpers.js';
+import { only, ref, resourcesOf, synth, TEST_IMAGE, variant, where, type Json } from './helpers.js';
 
 const endpointFor = (json: Json, target: string) =>
   where(json, 'azurerm_private_endpoint', (b) => b.private_service_connection.private_connection_resource_id === ref(target, 'id'));
@@ -120,7 +120,7 @@ describe('dev (the public opt-out)', () => {
   });
 
   it('turns private with INFRA_NETWORK=private', () => {
-    const config = applyEnvOverrides(ENVIRONMENTS.dev, { INFRA_NETWORK: 'private' });
+    const config = applyEnvOverrides(ENVIRONMENTS.dev, { INFRA_NETWORK: 'private', INFRA_IMAGE: TEST_IMAGE });
     expect(only(synth(config), 'azurerm_redis_cache').body.public_network_access_enabled).toBe(false);
   });
 });
