@@ -55,6 +55,9 @@ export function createApp(options: AppOptions): App {
   /** Only initialize may come without a session id, so such a POST is an attempt to create a session. */
   function limitCreation(request: Request, principal: string | undefined, context: RequestContext): Response | undefined {
     if (!limiter || request.method !== 'POST' || request.headers.has('mcp-session-id')) return undefined;
+    // Without auth, a loopback client is the local user (or a harness on this machine): a limit would
+    // protect nothing from them. Remote addresses, and every principal, are limited.
+    if (principal === undefined && LOOPBACK.test(context.clientAddress ?? '')) return undefined;
     const taken = limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');

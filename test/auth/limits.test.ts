@@ -52,7 +52,7 @@ describe('RateLimiter', () => {
     expect(limiter.stats.buckets).toBe(100);
   });
 
-  it('limits by client address when auth is off', async () => {
+  it('limits by client address when auth is off, except loopback clients', async () => {
     const server = await startHarness({ auth: { mode: 'none' }, sessionCreateRate: { tokens: 1, perMs: 60_000 } });
     try {
       const init = (clientAddress: string) =>
@@ -60,6 +60,8 @@ describe('RateLimiter', () => {
       expect((await init('192.0.2.1')).status).toBe(200);
       expect((await init('192.0.2.1')).status).toBe(429);
       expect((await init('192.0.2.2')).status).toBe(200);
+      // The local user is not limited when auth is off: loopback is exempt.
+      for (let i = 0; i < 3; i++) expect((await init('127.0.0.1')).status).toBe(200);
     } finally {
       await server.close();
     }
