@@ -19,6 +19,7 @@ export const ENV = {
   commandTimeout: 'REDIS_COMMAND_TIMEOUT',
   heartbeat: 'REDIS_HEARTBEAT',
   pendingTtl: 'SESSION_PENDING_TTL',
+  maxSessionsPerPrincipal: 'MAX_SESSIONS_PER_PRINCIPAL',
   keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
   keyVaultRefresh: 'KEY_VAULT_REFRESH',
   maxBodyBytes: 'MAX_BODY_BYTES',
@@ -117,6 +118,8 @@ export interface Config {
   readonly heartbeatMs: number;
   /** Lifetime of a record whose session has made no call since initialize. */
   readonly pendingTtlMs: number;
+  /** Most live sessions one authenticated principal may hold on one replica. */
+  readonly maxSessionsPerPrincipal: number;
   /** Largest accepted request body in bytes. */
   readonly maxBodyBytes: number;
   /** `sse` streams each response (default); `json` answers plain JSON bodies. */
@@ -302,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     commandTimeoutMs: duration(ENV.commandTimeout, get(ENV.restoreTimeout) ?? '2s'),
     heartbeatMs: duration(ENV.heartbeat, '1s'),
     pendingTtlMs: duration(ENV.pendingTtl, '5m'),
+    maxSessionsPerPrincipal: parseInteger(ENV.maxSessionsPerPrincipal, get(ENV.maxSessionsPerPrincipal) ?? '100', 1, 1_000_000),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     responseMode,
     logLevel: logLevel as LogLevel,

@@ -91,6 +91,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     idleTtlMs: config.idleTtlMs,
     maxTtlMs: config.maxTtlMs,
     pendingTtlMs: config.pendingTtlMs,
+    maxSessionsPerPrincipal: config.maxSessionsPerPrincipal,
     maxLiveSessions: config.maxLiveSessions,
     liveIdleMs: config.liveIdleMs,
     maxBodyBytes: config.maxBodyBytes,

@@ -26,6 +26,8 @@ export interface SessionHostOptions {
   readonly pendingTtlMs: number;
   /** Most sessions live in this process at once. */
   readonly maxLiveSessions: number;
+  /** Most live sessions one principal may hold on this replica (with authentication on). Default 100. */
+  readonly maxSessionsPerPrincipal?: number;
   /** A live session idle this long leaves memory (its record stays). */
   readonly liveIdleMs: number;
   /** Largest POST body accepted. */
@@ -92,7 +94,7 @@ export class SessionHost {
   #restoreMisses = 0;
 
   constructor(options: SessionHostOptions) {
-    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, ...options };
+    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
     this.#shapes = new ShapeCache(options.store);
     this.#events = new EventLog(options.store, options.logger);
@@ -154,6 +156,11 @@ export class SessionHost {
   }
 
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
+    // New sessions are refused before existing ones would be evicted (allkeys-lru) or crowded out here.
+    if (this.#o.store.health().nearlyFull) throw new HttpError(503, RPC.serverError, 'The session store is nearly full: no new sessions for now, retry later', { 'retry-after': '30' });
+    if (owner !== undefined && this.#liveOf(owner) >= this.#o.maxSessionsPerPrincipal) {
+      throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${this.#o.maxSessionsPerPrincipal}): end one with DELETE, or retry later`, { 'retry-after': '60' });
+    }
     let hello: ClientHello;
     try {
       hello = helloFromInitialize(body.params);
@@ -219,6 +226,12 @@ export class SessionHost {
     // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
     if (response.status === 404 && session.closed) throw retryLater('Session was closing on this replica');
     return response;
+  }
+
+  #liveOf(owner: string): number {
+    let n = 0;
+    for (const s of this.#live.values()) if (s.principal === owner) n++;
+    return n;
   }
 
   /** Why a live session has expired, if it has (the record expires at the same moment in the store). */

@@ -27,6 +27,10 @@ export interface RedisStoreOptions {
   readonly onAuthFailure?: () => void;
   /** Says what the store waits for before its first connection, for `/readyz`. Default "redis". */
   readonly describeWait?: () => string;
+  /** Share of `maxmemory` above which the store reports itself nearly full. Default 0.9. */
+  readonly nearlyFullRatio?: number;
+  /** How often the memory use is read (`INFO memory`). Default 5 s. */
+  readonly memoryCheckMs?: number;
 }
 
 /** Replies that mean "Redis is there but will not take this now": retry later, nothing was written. */
@@ -58,6 +62,8 @@ export class RedisSessionStore implements SessionStore {
   #reportedBeforeReady = false;
   #closing = false;
   readonly #commandTimeoutMs: number;
+  #nearlyFull = false;
+  readonly #memoryTimer: NodeJS.Timeout;
 
   constructor(options: RedisStoreOptions) {
     this.#o = options;
@@ -66,6 +72,22 @@ export class RedisSessionStore implements SessionStore {
     this.#onStatus = options.onStatus ?? (() => {});
     this.#commandTimeoutMs = options.commandTimeoutMs;
     if (options.target) this.setTarget(options.target);
+    this.#memoryTimer = setInterval(() => void this.#checkMemory(), options.memoryCheckMs ?? 5000);
+    this.#memoryTimer.unref();
+  }
+
+  /** Reads memory use against `maxmemory`; no limit set (or no answer) means not full. */
+  async #checkMemory(): Promise<void> {
+    try {
+      const info = await this.#client.info('memory');
+      const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+      const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
+      const nearlyFull = max > 0 && used / max >= (this.#o.nearlyFullRatio ?? 0.9);
+      if (nearlyFull !== this.#nearlyFull) this.#onStatus({ level: nearlyFull ? 'warn' : 'info', message: nearlyFull ? `redis memory at ${Math.round((used / max) * 100)}% of maxmemory: new sessions are refused until it drops` : 'redis memory below the limit again: new sessions accepted' });
+      this.#nearlyFull = nearlyFull;
+    } catch {
+      // Unreachable: the outage rules apply; the last reading stands.
+    }
   }
 
   /**
@@ -276,11 +298,12 @@ export class RedisSessionStore implements SessionStore {
   health(): StoreHealth {
     const conn = this.#conn;
     const waitingFor = this.#everReady ? undefined : (this.#o.describeWait?.() ?? 'redis');
-    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, ...(waitingFor ? { waitingFor } : {}) };
+    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, nearlyFull: this.#nearlyFull, ...(waitingFor ? { waitingFor } : {}) };
   }
 
   async close(): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#memoryTimer);
     await this.#conn?.close();
   }
 

@@ -31,6 +31,8 @@ export interface StoreHealth {
   readonly channelProven: boolean;
   /** Before the first connection ever: what the store is waiting for (e.g. its connection string from Key Vault). */
   readonly waitingFor?: string | undefined;
+  /** The store is close to its memory limit: new sessions would evict existing ones (allkeys-lru). */
+  readonly nearlyFull?: boolean;
 }
 
 /**
