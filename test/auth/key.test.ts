@@ -58,6 +58,17 @@ describe('key mode', () => {
     await expect(connectWithKey(both.url, 'wrong-key-wrong-key-wrong')).rejects.toThrow();
   });
 
+  it('hands the key id to the session host as the principal: a session opened with one key is unknown (404) under another', async () => {
+    const client = await connectWithKey(both.url, OLD);
+    await client.callTool({ name: 'remember', arguments: { key: 'mine', value: 'secret' } });
+    const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId as string;
+    const list = (key: string) => rawPost(both.url, { jsonrpc: '2.0', id: 9, method: 'tools/list' }, { authorization: `Bearer ${key}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' });
+    expect((await list(NEW)).status).toBe(404);
+    expect((await list(OLD)).status).toBe(200);
+    expect(await remembers(client)).toBe(true);
+    await client.close();
+  });
+
   it('keeps /statusz behind the same key, and /readyz to a bare status', async () => {
     expect((await fetch(`${both.origin}/statusz`)).status).toBe(401);
     const status = await fetch(`${both.origin}/statusz`, { headers: { authorization: `Bearer ${NEW}` } });
