@@ -18,6 +18,10 @@ export interface RedisConnectionOptions {
   readonly onAuthFailure: () => void;
   readonly onAnnouncement: (message: string) => void;
   readonly onSuspect: (why: string) => void;
+  /** How often memory use is read (`INFO memory`), and the share of `maxmemory` that counts as nearly full. */
+  readonly memoryCheckMs: number;
+  readonly nearlyFullRatio: number;
+  readonly onStatus: (event: { level: 'info' | 'warn'; message: string }) => void;
 }
 
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i;
@@ -28,6 +32,9 @@ export class RedisConnection {
   readonly where: string;
   #closed = false;
   #lastReset = 0;
+  /** The last memory reading was at or above `nearlyFullRatio` of `maxmemory`. */
+  nearlyFull = false;
+  readonly #memoryTimer: NodeJS.Timeout;
 
   constructor(readonly options: RedisConnectionOptions) {
     this.where = describeRedisTarget(options.target);
@@ -70,6 +77,24 @@ export class RedisConnection {
         if (!this.#closed) options.onSuspect(why);
       },
     });
+    this.#memoryTimer = setInterval(() => void this.#checkMemory(), options.memoryCheckMs);
+    this.#memoryTimer.unref();
+  }
+
+  /** Reads memory use against `maxmemory`; no limit set (or no answer) keeps the last reading. */
+  async #checkMemory(): Promise<void> {
+    try {
+      const info = await this.client.info('memory');
+      const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+      const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
+      const nearlyFull = max > 0 && used / max >= this.options.nearlyFullRatio;
+      if (nearlyFull !== this.nearlyFull && !this.#closed) {
+        this.options.onStatus(nearlyFull ? { level: 'warn', message: `redis memory at ${Math.round((used / max) * 100)}% of maxmemory: new sessions are refused until it drops` } : { level: 'info', message: 'redis memory below the limit again: new sessions accepted' });
+      }
+      this.nearlyFull = nearlyFull;
+    } catch {
+      // Unreachable: the outage rules apply.
+    }
   }
 
   get ready(): boolean {
@@ -93,6 +118,7 @@ export class RedisConnection {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#memoryTimer);
     await Promise.allSettled([this.client.quit(), this.channel.close()]);
     this.client.disconnect();
   }

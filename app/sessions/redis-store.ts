@@ -4,9 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { ReplyError, type Redis } from 'ioredis';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
-import { APPEND_EVENTS, CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
+import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
-import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
+import type { EventBatch, LoggedEvent } from './events.js';
+import { appendEvents, eventsKey, readEvents } from './redis-events.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -62,8 +63,6 @@ export class RedisSessionStore implements SessionStore {
   #reportedBeforeReady = false;
   #closing = false;
   readonly #commandTimeoutMs: number;
-  #nearlyFull = false;
-  readonly #memoryTimer: NodeJS.Timeout;
 
   constructor(options: RedisStoreOptions) {
     this.#o = options;
@@ -72,22 +71,6 @@ export class RedisSessionStore implements SessionStore {
     this.#onStatus = options.onStatus ?? (() => {});
     this.#commandTimeoutMs = options.commandTimeoutMs;
     if (options.target) this.setTarget(options.target);
-    this.#memoryTimer = setInterval(() => void this.#checkMemory(), options.memoryCheckMs ?? 5000);
-    this.#memoryTimer.unref();
-  }
-
-  /** Reads memory use against `maxmemory`; no limit set (or no answer) means not full. */
-  async #checkMemory(): Promise<void> {
-    try {
-      const info = await this.#client.info('memory');
-      const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
-      const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
-      const nearlyFull = max > 0 && used / max >= (this.#o.nearlyFullRatio ?? 0.9);
-      if (nearlyFull !== this.#nearlyFull) this.#onStatus({ level: nearlyFull ? 'warn' : 'info', message: nearlyFull ? `redis memory at ${Math.round((used / max) * 100)}% of maxmemory: new sessions are refused until it drops` : 'redis memory below the limit again: new sessions accepted' });
-      this.#nearlyFull = nearlyFull;
-    } catch {
-      // Unreachable: the outage rules apply; the last reading stands.
-    }
   }
 
   /**
@@ -105,6 +88,9 @@ export class RedisSessionStore implements SessionStore {
       heartbeatChannel: `${this.#prefix}heartbeat:${this.#origin}`,
       heartbeatMs,
       suspectAfterMs: this.#o.suspectAfterMs ?? heartbeatMs * 3,
+      memoryCheckMs: this.#o.memoryCheckMs ?? 5000,
+      nearlyFullRatio: this.#o.nearlyFullRatio ?? 0.9,
+      onStatus: this.#onStatus,
       onReady: (where) => {
         if (this.#conn !== conn) return;
         if (this.#down) this.#onStatus({ level: 'info', message: `redis ready at ${where}` });
@@ -165,30 +151,15 @@ export class RedisSessionStore implements SessionStore {
 
   /** The session's SSE event log: a Redis stream in the session's hash slot. */
   eventsKey(id: string): string {
-    return `${this.#prefix}session:{${id}}:events`;
+    return eventsKey(this.#prefix, id);
   }
 
   async appendEvents(batches: readonly EventBatch[]): Promise<void> {
-    const pipeline = this.#client.pipeline();
-    for (const { id, events, ttlMs } of batches) {
-      const triples = events.flatMap((e) => [e.eventId, e.streamId, e.message]);
-      pipeline.eval(APPEND_EVENTS, 2, this.key(id), this.eventsKey(id), EVENT_LIMITS.count, Math.ceil(Math.max(ttlMs, 1)), ...triples);
-    }
-    // One announcement per flush; every replica (this one too) tails only the sessions it streams.
-    pipeline.publish(this.#events, `appended ${this.#origin} ${batches.map((b) => b.id).join(' ')}`);
-    const results = (await pipeline.exec()) ?? [];
-    const failure = results.find(([error]) => error)?.[0];
-    if (failure) throw failure;
+    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin }, batches);
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
-    const entries = await this.#client.xrange(this.eventsKey(id), after === undefined ? '-' : `(${after}`, '+');
-    const out: LoggedEvent[] = [];
-    for (const [cursor, fields] of entries) {
-      const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-      out.push({ cursor, eventId: get('i'), streamId: get('s'), message: get('m') });
-    }
-    return out;
+    return readEvents(this.#client, this.eventsKey(id), after);
   }
 
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
@@ -298,12 +269,11 @@ export class RedisSessionStore implements SessionStore {
   health(): StoreHealth {
     const conn = this.#conn;
     const waitingFor = this.#everReady ? undefined : (this.#o.describeWait?.() ?? 'redis');
-    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, nearlyFull: this.#nearlyFull, ...(waitingFor ? { waitingFor } : {}) };
+    return { connected: conn !== undefined && conn.ready && !this.#down, channelProven: conn?.channel.proven ?? false, nearlyFull: conn?.nearlyFull ?? false, ...(waitingFor ? { waitingFor } : {}) };
   }
 
   async close(): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#memoryTimer);
     await this.#conn?.close();
   }
 
