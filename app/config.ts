@@ -1,4 +1,5 @@
 // The one place that reads the environment: validated, typed, with defaults applied here and nowhere else.
+import { parseApiKeys, type ApiKey } from './http/api-keys.js';
 
 /** Names of every environment variable the server reads. `infra/` imports these so the two never drift. */
 export const ENV = {
@@ -25,6 +26,18 @@ export const ENV = {
   responseMode: 'MCP_RESPONSE_MODE',
   logLevel: 'LOG_LEVEL',
   replicaName: 'REPLICA_NAME',
+  authMode: 'AUTH_MODE',
+  apiKeys: 'MCP_API_KEYS',
+  publicUrl: 'MCP_PUBLIC_URL',
+  oauthIssuer: 'OAUTH_ISSUER',
+  oauthAudience: 'OAUTH_AUDIENCE',
+  oauthJwksUrl: 'OAUTH_JWKS_URL',
+  oauthRequiredScopes: 'OAUTH_REQUIRED_SCOPES',
+  oauthRolesAsScopes: 'OAUTH_ROLES_AS_SCOPES',
+  allowedOrigins: 'MCP_ALLOWED_ORIGINS',
+  sessionCreateRate: 'SESSION_CREATE_RATE',
+  trustProxy: 'TRUST_PROXY',
+  requestBodyTimeout: 'REQUEST_BODY_TIMEOUT',
   drainDelay: 'DRAIN_DELAY',
   drainTimeout: 'DRAIN_TIMEOUT',
 } as const;
@@ -34,7 +47,47 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Who may call /mcp. Mutually exclusive modes; `none` is for local runs only. */
+export type AuthConfig =
+  | { readonly mode: 'none' }
+  | {
+      readonly mode: 'key';
+      /** Accepted bearer keys; several at once so a key rotates with no downtime. Never logged. */
+      readonly keys: readonly ApiKey[];
+    }
+  | {
+      readonly mode: 'oauth';
+      /** Expected `iss`, also the authorization server named in the protected-resource metadata. */
+      readonly issuer: string;
+      /** Accepted `aud` values (Entra ID v2: the API's client id). */
+      readonly audience: readonly string[];
+      /** JWKS location; default: `jwks_uri` from `<issuer>/.well-known/openid-configuration`. */
+      readonly jwksUrl: string | undefined;
+      /** Scopes every token must carry; announced in the metadata and in 401 challenges. */
+      readonly requiredScopes: readonly string[];
+      /** Count `roles` (app-only Entra tokens) as scopes; off by default. */
+      readonly rolesAsScopes: boolean;
+    };
+
+/** A token bucket: `tokens` per `perMs`, burst = `tokens`. */
+export interface Rate {
+  readonly tokens: number;
+  readonly perMs: number;
+}
+
 export interface Config {
+  /** Authentication in front of /mcp and /statusz. Default `none` (warned about off loopback). */
+  readonly auth: AuthConfig;
+  /** Public https URL of the MCP endpoint (the OAuth `resource`); required in oauth mode. */
+  readonly publicUrl: string | undefined;
+  /** Origins (scheme://host[:port]) browsers may call /mcp from; `['*']` turns the check off. */
+  readonly allowedOrigins: readonly string[];
+  /** New sessions per principal (per client address without auth); undefined = unlimited. */
+  readonly sessionCreateRate: Rate | undefined;
+  /** Take the client address from `X-Forwarded-For`'s last hop (set it behind Container Apps' ingress only). */
+  readonly trustProxy: boolean;
+  /** A request whose headers and body have not fully arrived within this is cut (408). Streams unaffected. */
+  readonly requestBodyTimeoutMs: number;
   /** TCP port of the HTTP server. Default 3000; 0 picks a free port. */
   readonly port: number;
   /** Interface to bind. Default 127.0.0.1 (containers set 0.0.0.0). */
@@ -108,12 +161,90 @@ export function parseDuration(variable: string, raw: string): number {
   return Math.round(ms);
 }
 
+function parseOrigin(variable: string, raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.origin !== 'null' && (url.protocol === 'http:' || url.protocol === 'https:')) return url.origin;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(variable, `"${raw}" is not an origin (scheme://host[:port], e.g. https://app.example.com)`);
+}
+
 function parseInteger(variable: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(variable, `must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** Parses `30/m`, `5/s`, `100/h`, `30/10s`; `off` disables the limit. */
+export function parseRate(variable: string, raw: string): Rate | undefined {
+  if (raw.toLowerCase() === 'off') return undefined;
+  const match = /^(\d+)\s*\/\s*(.+)$/.exec(raw.trim());
+  const tokens = match ? Number(match[1]) : Number.NaN;
+  if (!match || !(tokens >= 1)) throw new ConfigError(variable, `"${raw}" is not a rate (examples: 30/m, 5/s, 100/h, 30/10s; or off)`);
+  const period = match[2] as string;
+  return { tokens, perMs: parseDuration(variable, /^[smhd]$/.test(period) ? `1${period}` : period) };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** True when binding to `host` exposes the server only to this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host.toLowerCase());
+}
+
+const list = (raw: string | undefined): string[] => (raw ?? '').split(/[\s,]+/).filter(Boolean);
+
+function parseUrl(variable: string, raw: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, `must be ${what}, got "${raw}"`);
+  }
+  // Plain http only on loopback, where tests and local issuers run.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(variable, `must be ${what} (https; http only on loopback), got "${raw}"`);
+  }
+  return url;
+}
+
+function parseAuth(get: (name: EnvName) => string | undefined, publicUrl: string | undefined): AuthConfig {
+  const mode = (get(ENV.authMode) ?? 'none').toLowerCase();
+  if (mode === 'none') return { mode };
+  if (mode === 'key') {
+    const raw = get(ENV.apiKeys);
+    if (!raw) throw new ConfigError(ENV.apiKeys, `is required when ${ENV.authMode}=key: one or more id:key entries separated by commas or newlines`);
+    try {
+      return { mode, keys: parseApiKeys(raw) };
+    } catch (error) {
+      throw new ConfigError(ENV.apiKeys, (error as Error).message);
+    }
+  }
+  if (mode === 'oauth') {
+    const issuer = get(ENV.oauthIssuer);
+    if (!issuer) throw new ConfigError(ENV.oauthIssuer, `is required when ${ENV.authMode}=oauth (Entra ID v2: https://login.microsoftonline.com/<tenant id>/v2.0)`);
+    parseUrl(ENV.oauthIssuer, issuer, "the issuer's URL");
+    const audience = list(get(ENV.oauthAudience));
+    if (audience.length === 0) throw new ConfigError(ENV.oauthAudience, `is required when ${ENV.authMode}=oauth (Entra ID v2: the API app registration's client id)`);
+    if (!publicUrl) throw new ConfigError(ENV.publicUrl, `is required when ${ENV.authMode}=oauth: the public https URL of the MCP endpoint, e.g. https://mcp.example.com/mcp`);
+    const jwksUrl = get(ENV.oauthJwksUrl);
+    if (jwksUrl) parseUrl(ENV.oauthJwksUrl, jwksUrl, 'the URL of the JWKS');
+    const roles = (get(ENV.oauthRolesAsScopes) ?? 'false').toLowerCase();
+    if (roles !== 'true' && roles !== 'false') throw new ConfigError(ENV.oauthRolesAsScopes, `must be true or false, got "${roles}"`);
+    return { mode, issuer, audience, jwksUrl, requiredScopes: list(get(ENV.oauthRequiredScopes)), rolesAsScopes: roles === 'true' };
+  }
+  throw new ConfigError(ENV.authMode, `must be none, key or oauth, got "${mode}"`);
+}
+
+/** Origins a browser page may call /mcp from by default: this server's own, on the allowed host names. */
+function defaultOrigins(allowedHosts: readonly string[], port: number, publicUrl: string | undefined): string[] {
+  if (allowedHosts.includes('*')) return ['*'];
+  const own = allowedHosts.flatMap((h) => [`http://${h}:${port}`, `https://${h}`]);
+  return publicUrl ? [...own, new URL(publicUrl).origin] : own;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -143,13 +274,28 @@ export function loadConfig(env: Env = process.env): Config {
   if (responseMode !== 'sse' && responseMode !== 'json') {
     throw new ConfigError(ENV.responseMode, `must be sse or json, got "${responseMode}"`);
   }
+  const port = parseInteger(ENV.port, get(ENV.port) ?? '3000', 0, 65_535);
+  const publicUrlRaw = get(ENV.publicUrl);
+  const publicUrl = publicUrlRaw ? parseUrl(ENV.publicUrl, publicUrlRaw, 'the public URL of the MCP endpoint').href : undefined;
+  const trustProxy = (get(ENV.trustProxy) ?? 'false').toLowerCase();
+  if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(ENV.trustProxy, `must be true or false, got "${trustProxy}"`);
   const allowedHosts = (get(ENV.allowedHosts) ?? 'localhost,127.0.0.1,[::1]')
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter(Boolean);
 
+  const allowedOrigins = get(ENV.allowedOrigins)
+    ? list(get(ENV.allowedOrigins)).map((o) => (o === '*' ? o : parseOrigin(ENV.allowedOrigins, o)))
+    : defaultOrigins(allowedHosts, port, publicUrl);
+
   return {
-    port: parseInteger(ENV.port, get(ENV.port) ?? '3000', 0, 65_535),
+    auth: parseAuth(get, publicUrl),
+    publicUrl,
+    allowedOrigins,
+    sessionCreateRate: parseRate(ENV.sessionCreateRate, get(ENV.sessionCreateRate) ?? '30/m'),
+    trustProxy: trustProxy === 'true',
+    requestBodyTimeoutMs: duration(ENV.requestBodyTimeout, '30s'),
+    port,
     host: get(ENV.host) ?? '127.0.0.1',
     allowedHosts,
     redisUrl: get(ENV.redisUrl),

@@ -1,5 +1,5 @@
 // Entry point: read the environment, start the server, drain on SIGTERM (SIGINT: without the delay).
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, isLoopbackHost, loadConfig } from './config.js';
 import { createLogger, startServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -14,6 +14,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config);
+  if (config.auth.mode === 'none' && !isLoopbackHost(config.host)) {
+    logger.warn({ host: config.host }, 'AUTH_MODE=none on a non-loopback interface: anyone who can reach this port can use every tool; set AUTH_MODE=key or oauth');
+  }
   let running;
   try {
     running = await startServer(config, { logger });

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
@@ -106,8 +107,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     responseMode: config.responseMode,
   });
   let draining = false;
-  const app = createApp({ host, store, allowedHosts: config.allowedHosts, logger, draining: () => draining });
-  const server = createNodeServer(app, { maxBodyBytes: config.maxBodyBytes, logger });
+  const app = createApp({
+    host,
+    store,
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+    authenticator: createAuthenticator({ auth: config.auth, publicUrl: config.publicUrl, logger }),
+    sessionCreateRate: config.sessionCreateRate,
+    logger,
+    draining: () => draining,
+  });
+  const server = createNodeServer(app, { logger, requestTimeoutMs: config.requestBodyTimeoutMs, trustProxy: config.trustProxy });
   const calls = trackCalls(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -116,7 +126,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = server.address() as AddressInfo;
   const printable = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${printable}:${address.port}/mcp`;
-  logger.info({ mode: store.kind, url, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
+  logger.info({ mode: store.kind, url, auth: config.auth.mode, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
 
   let closing: Promise<void> | undefined;
   const drain = (delayMs: number) =>
@@ -163,8 +173,8 @@ function trackCalls(server: Server) {
   let inFlight = 0;
   let wake: (() => void) | undefined;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    // Runs after the app's listener, which answers asynchronously: the header is set before any is sent.
-    if (!server.listening) res.setHeader('connection', 'close');
+    // Runs after the app's listener, which answers asynchronously (a malformed Host is refused at once, already with close).
+    if (!server.listening && !res.headersSent) res.setHeader('connection', 'close');
     if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/event-stream')) return;
     inFlight++;
     res.once('close', () => {

@@ -4,11 +4,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
+import { createAuthenticator } from '../app/http/auth.js';
+import { TestIssuer } from '../test/auth/issuer.js';
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { streams } from './streams-bench.js';
-import { callTool, closedLoop, openSession, percentiles, pool, type WarmCall } from './workload.js';
+import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: flags } = parseArgs({
@@ -21,6 +23,7 @@ const { values: flags } = parseArgs({
     'stream-samples': { type: 'string', default: process.env.BENCH_STREAM_SAMPLES ?? '100' },
     out: { type: 'string', default: process.env.BENCH_OUT ?? 'bench/results/latest.json' },
     'skip-synth': { type: 'boolean', default: false },
+    'auth-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -35,6 +38,7 @@ const log = (line: string) => console.log(`bench: ${line}`);
 function serverEnv(mode: Mode, redis: TestRedis, responseMode: 'json' | 'sse' = 'json'): Record<string, string> {
   return {
     MCP_RESPONSE_MODE: responseMode,
+    SESSION_CREATE_RATE: 'off', // one client address opens every session here
     LOG_LEVEL: 'info', // the harness waits for the info-level "listening" line
     SESSION_KEY_PREFIX: `bench-${mode}:`,
     ...(mode === 'memory' ? {} : { REDIS_URL: redis.url }),
@@ -198,7 +202,116 @@ function synth(): number | undefined {
   return performance.now() - started;
 }
 
+type AuthMode = 'none' | 'key' | 'oauth';
+const BENCH_KEY = 'bench0123456789abcdef0123456789ab';
+
+/**
+ * Runs `task` with an Authorization header on every fetch to the given origins: workload.ts speaks raw
+ * JSON-RPC without auth, and this keeps its API unchanged for one section.
+ */
+async function withBearers<T>(tokens: Readonly<Record<string, string>>, task: () => Promise<T>): Promise<T> {
+  const plain = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const token = tokens[new URL(input instanceof Request ? input.url : String(input)).origin];
+    if (token === undefined) return plain(input, init);
+    return plain(input, { ...init, headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+  };
+  try {
+    return await task();
+  } finally {
+    globalThis.fetch = plain;
+  }
+}
+
+type Measured = LoadResult & { readonly cpuUsPerRequest: number };
+
+/** A memory-mode server in one auth mode; OAuth validates the token on every request (JWKS cached). */
+async function authServer(mode: AuthMode, issuer: TestIssuer): Promise<ServerProcess> {
+  const port = await freePort();
+  const env: Record<string, string> = { MCP_RESPONSE_MODE: 'json', SESSION_CREATE_RATE: 'off', LOG_LEVEL: 'info', AUTH_MODE: mode };
+  if (mode === 'key') env.MCP_API_KEYS = `bench:${BENCH_KEY}`;
+  if (mode === 'oauth') Object.assign(env, { OAUTH_ISSUER: issuer.issuer, OAUTH_AUDIENCE: 'bench-api', OAUTH_JWKS_URL: issuer.jwksUrl, MCP_PUBLIC_URL: `http://127.0.0.1:${port}/mcp` });
+  return ServerProcess.start({ env, port });
+}
+
+/** The auth check alone, in process: what each request pays on top of the no-auth path. */
+async function authCheckMicros(issuer: TestIssuer, token: string): Promise<Record<'key' | 'oauth', number>> {
+  const logger = (await import('pino')).pino({ level: 'silent' });
+  const key = createAuthenticator({ auth: { mode: 'key', keys: [{ id: 'old', key: `old${BENCH_KEY}` }, { id: 'bench', key: BENCH_KEY }] }, publicUrl: undefined, logger });
+  const oauth = createAuthenticator({
+    auth: { mode: 'oauth', issuer: issuer.issuer, audience: ['bench-api'], jwksUrl: issuer.jwksUrl, requiredScopes: [], rolesAsScopes: false },
+    publicUrl: 'http://127.0.0.1/mcp',
+    logger,
+  });
+  const time = async (auth: typeof key, bearer: string) => {
+    const request = new Request('http://127.0.0.1/mcp', { headers: { authorization: `Bearer ${bearer}` } });
+    for (let i = 0; i < 500; i++) if (!(await auth.authenticate(request)).ok) throw new Error(`${auth.mode} check refused the bench credential`);
+    const n = 5000;
+    const started = performance.now();
+    for (let i = 0; i < n; i++) await auth.authenticate(request);
+    return ((performance.now() - started) * 1000) / n;
+  };
+  return { key: await time(key, BENCH_KEY), oauth: await time(oauth, token) };
+}
+
+/**
+ * The three modes run at the same time, each with K sessions in a closed loop: on a shared machine other
+ * load then hits all three alike, and the throughput ratio is the per-request cost ratio.
+ */
+async function authCost(): Promise<Record<string, unknown>> {
+  const issuer = await TestIssuer.start();
+  const modes = ['none', 'key', 'oauth'] as const;
+  const servers: Partial<Record<AuthMode, ServerProcess>> = {};
+  try {
+    const token = await issuer.token('bench-api', {}, { expiresIn: '2h' });
+    for (const mode of modes) servers[mode] = await authServer(mode, issuer);
+    const at = (mode: AuthMode) => servers[mode] as ServerProcess;
+    const bearers = { [at('key').origin]: BENCH_KEY, [at('oauth').origin]: token };
+    const rounds = await withBearers(bearers, async () => {
+      const ids = Object.fromEntries(
+        await Promise.all(modes.map(async (mode) => {
+          const list = await pool(Array.from({ length: K }), 10, () => openSession(at(mode).url));
+          await pool(list, 10, (id) => callTool(at(mode).url, id, 'remember', { key: 'k', value: 'v' }));
+          return [mode, list] as const;
+        })),
+      ) as Record<AuthMode, string[]>;
+      await Promise.all(modes.map((mode) => closedLoop(at(mode).url, ids[mode], Math.min(2000, MS / 2))));
+      const result: Array<Record<AuthMode, Measured>> = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const cpuBefore = modes.map((mode) => cpuSeconds(at(mode).pid));
+        const loads = await Promise.all(modes.map((mode) => closedLoop(at(mode).url, ids[mode], MS)));
+        // Server CPU per request: the cost itself, even if the one client process is what limits throughput.
+        const [none, key, oauth] = loads.map((load, i) => ({ ...load, cpuUsPerRequest: ((cpuSeconds(at(modes[i] as AuthMode).pid) - (cpuBefore[i] as number)) * 1e6) / load.requests }));
+        if (!none || !key || !oauth) throw new Error('a mode produced no load result');
+        const each = (f: (x: Measured) => string) => `${f(none)} / ${f(key)} / ${f(oauth)}`;
+        log(`auth round ${round} (none / key / oauth): ${each((x) => String(Math.round(x.perSecond)))} req/s, p50 ${each((x) => x.p50.toFixed(1))} ms, server CPU ${each((x) => x.cpuUsPerRequest.toFixed(0))} µs/request, ${none.errors + key.errors + oauth.errors} errors`);
+        result.push({ none, key, oauth });
+      }
+      return result;
+    });
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+    const ratio = (mode: 'key' | 'oauth') => ({
+      throughput: median(rounds.map((r) => r[mode].perSecond / r.none.perSecond)),
+      serverCpuPerRequest: median(rounds.map((r) => r[mode].cpuUsPerRequest / r.none.cpuUsPerRequest)),
+    });
+    const ratioToNone = { key: ratio('key'), oauth: ratio('oauth') };
+    const show = (r: ReturnType<typeof ratio>) => `${r.throughput.toFixed(3)}x throughput, ${r.serverCpuPerRequest.toFixed(3)}x server CPU per request`;
+    log(`auth cost vs no auth (median of ${ROUNDS} concurrent rounds): key ${show(ratioToNone.key)}; oauth ${show(ratioToNone.oauth)}; JWKS fetched ${issuer.jwksFetches}x`);
+    const check = await authCheckMicros(issuer, token);
+    log(`one auth check in process: key ${check.key.toFixed(1)} µs, oauth (cached JWKS, remembered token) ${check.oauth.toFixed(1)} µs`);
+    return { rounds, ratioToNone, authCheckMicros: check, jwksFetches: issuer.jwksFetches };
+  } finally {
+    await Promise.all(Object.values(servers).map((server) => server.kill('SIGKILL')));
+    await issuer.close();
+  }
+}
+
 async function main(): Promise<void> {
+  if (flags['auth-only']) {
+    log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
+    console.log(JSON.stringify(await authCost(), null, 2));
+    return;
+  }
   const redis = await TestRedis.start();
   const probe = redis.client();
   try {
@@ -231,9 +344,11 @@ async function main(): Promise<void> {
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),
     };
+    log('auth cost per request');
+    const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

@@ -153,7 +153,9 @@ export class McpContinuityStack extends TerraformStack {
       issuer: entra.issuer,
       audience: entra.clientId,
       // The server checks the token's `scp`, which holds the bare scope value, not the full URI.
-      requiredScopes: this.config.oauth!.scope,
+      // Clients copy the 401's scope into their token request, and Entra needs the full name of an API's
+      // scope; the token's `scp` carries the short one, which the server accepts for it.
+      requiredScopes: `https://${this.config.oauth!.customDomain}/${this.config.oauth!.scope}`,
       customDomain: this.config.oauth!.customDomain,
     };
   }

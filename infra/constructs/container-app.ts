@@ -5,7 +5,6 @@ import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-a
 import { ContainerApp, type ContainerAppTemplateContainerEnv } from '@cdktf/provider-azurerm/lib/container-app/index.js';
 import { ContainerAppCustomDomain } from '@cdktf/provider-azurerm/lib/container-app-custom-domain/index.js';
 import { ENV } from '../../app/config.js';
-import { AUTH_ENV } from '../app-env.js';
 
 /** What the server's auth needs from the platform, per `AUTH_MODE`. */
 export type AppAuth =
@@ -136,6 +135,8 @@ export class McpContainerApp extends Construct {
               { name: ENV.allowedHosts, value: allowedHosts },
               { name: ENV.host, value: '0.0.0.0' },
               { name: ENV.port, value: String(props.port) },
+              // The ingress is the one proxy in front: the client address is the last X-Forwarded-For hop.
+              { name: ENV.trustProxy, value: 'true' },
               ...auth.env,
             ],
             livenessProbe: [{ ...probe, path: '/healthz' }],
@@ -167,17 +168,17 @@ export const TERMINATION_GRACE_SECONDS = 45;
 
 /** Secrets and env of the chosen auth mode. Key mode holds only a Key Vault reference, never a key. */
 function authSettings(auth: AppAuth, identityId: string) {
-  const env: ContainerAppTemplateContainerEnv[] = [{ name: AUTH_ENV.authMode, value: auth.mode }];
+  const env: ContainerAppTemplateContainerEnv[] = [{ name: ENV.authMode, value: auth.mode }];
   const secrets: { name: string; keyVaultSecretId: string; identity: string }[] = [];
   if (auth.mode === 'key') {
     secrets.push({ name: API_KEYS_APP_SECRET, keyVaultSecretId: auth.apiKeysSecretId, identity: identityId });
-    env.push({ name: AUTH_ENV.apiKeys, secretName: API_KEYS_APP_SECRET });
+    env.push({ name: ENV.apiKeys, secretName: API_KEYS_APP_SECRET });
   } else if (auth.mode === 'oauth') {
     env.push(
-      { name: AUTH_ENV.oauthIssuer, value: auth.issuer },
-      { name: AUTH_ENV.oauthAudience, value: auth.audience },
-      { name: AUTH_ENV.oauthRequiredScopes, value: auth.requiredScopes },
-      { name: AUTH_ENV.publicUrl, value: `https://${auth.customDomain}/mcp` },
+      { name: ENV.oauthIssuer, value: auth.issuer },
+      { name: ENV.oauthAudience, value: auth.audience },
+      { name: ENV.oauthRequiredScopes, value: auth.requiredScopes },
+      { name: ENV.publicUrl, value: `https://${auth.customDomain}/mcp` },
     );
   }
   return { env, secrets };

@@ -1,7 +1,6 @@
 // Auth guarantees of the stack: API keys only through a Key Vault reference, key mode by default, the optional Entra app.
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../app/config.js';
-import { AUTH_ENV } from '../../infra/app-env.js';
 import { applyEnvOverrides, ENVIRONMENTS, InfraConfigError } from '../../infra/config.js';
 import { oauthSettings, VSCODE_CLIENT_ID } from '../../infra/security-config.js';
 import { only, ref, resourcesOf, synth, synthText, variant, type Json } from './helpers.js';
@@ -22,7 +21,7 @@ describe('key mode (the default)', () => {
   });
 
   it('sets AUTH_MODE=key in the container', () => {
-    expect(envOf(json).get(AUTH_ENV.authMode)).toEqual({ name: AUTH_ENV.authMode, value: 'key' });
+    expect(envOf(json).get(ENV.authMode)).toEqual({ name: ENV.authMode, value: 'key' });
   });
 
   it('declares the API keys as a Key Vault reference to the versionless mcp-api-keys secret, read with the app identity', () => {
@@ -32,7 +31,7 @@ describe('key mode (the default)', () => {
   });
 
   it('passes MCP_API_KEYS to the server by secret name, never as a value', () => {
-    expect(envOf(json).get(AUTH_ENV.apiKeys)).toEqual({ name: AUTH_ENV.apiKeys, secret_name: 'mcp-api-keys' });
+    expect(envOf(json).get(ENV.apiKeys)).toEqual({ name: ENV.apiKeys, secret_name: 'mcp-api-keys' });
   });
 
   it('gives the app identity read access to that one secret, and the app waits for it', () => {
@@ -59,8 +58,8 @@ describe('auth none', () => {
   const json = synth(variant('dev', { auth: 'none' }));
 
   it('sets AUTH_MODE=none and references no API-keys secret', () => {
-    expect(envOf(json).get(AUTH_ENV.authMode)?.value).toBe('none');
-    expect(envOf(json).has(AUTH_ENV.apiKeys)).toBe(false);
+    expect(envOf(json).get(ENV.authMode)?.value).toBe('none');
+    expect(envOf(json).has(ENV.apiKeys)).toBe(false);
     expect(only(json, 'azurerm_container_app').body.secret).toBeUndefined();
   });
 });
@@ -102,12 +101,12 @@ describe('OAuth mode with an Entra ID app registration', () => {
 
   it('gives the server the issuer, audience, scope and public URL, and no API keys', () => {
     const env = envOf(json);
-    expect(env.get(AUTH_ENV.authMode)?.value).toBe('oauth');
-    expect(env.get(AUTH_ENV.oauthIssuer)?.value).toMatch(/^https:\/\/login\.microsoftonline\.com\/\$\{data\.azuread_client_config\.[^}]+\.tenant_id\}\/v2\.0$/);
-    expect(env.get(AUTH_ENV.oauthAudience)?.value).toBe(ref(application.address, 'client_id'));
-    expect(env.get(AUTH_ENV.oauthRequiredScopes)?.value).toBe('mcp.access');
-    expect(env.get(AUTH_ENV.publicUrl)?.value).toBe('https://mcp.contoso.com/mcp');
-    expect(env.has(AUTH_ENV.apiKeys)).toBe(false);
+    expect(env.get(ENV.authMode)?.value).toBe('oauth');
+    expect(env.get(ENV.oauthIssuer)?.value).toMatch(/^https:\/\/login\.microsoftonline\.com\/\$\{data\.azuread_client_config\.[^}]+\.tenant_id\}\/v2\.0$/);
+    expect(env.get(ENV.oauthAudience)?.value).toBe(ref(application.address, 'client_id'));
+    expect(env.get(ENV.oauthRequiredScopes)?.value).toBe('https://mcp.contoso.com/mcp.access');
+    expect(env.get(ENV.publicUrl)?.value).toBe('https://mcp.contoso.com/mcp');
+    expect(env.has(ENV.apiKeys)).toBe(false);
   });
 
   it('accepts the custom domain in the Host check as well as the Azure host name', () => {

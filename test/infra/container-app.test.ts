@@ -1,7 +1,6 @@
 // Guarantees of the Container App: its identity, the env the server reads, probes, HTTPS ingress, ordering.
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../app/config.js';
-import { AUTH_ENV } from '../../infra/app-env.js';
 import { findBy, only, ref, synth, variant, where } from './helpers.js';
 
 const json = synth(variant('dev'));
@@ -19,11 +18,11 @@ describe('the Container App', () => {
   it('sets exactly the env names of the Key Vault path and key auth', () => {
     const names = container.env.map((e: { name: string }) => e.name).sort();
     const expected = [ENV.keyVaultUrl, ENV.redisSecretName, ENV.azureClientId, ENV.keyPrefix, ENV.allowedHosts, ENV.host, ENV.port];
-    expect(names).toEqual([...expected, AUTH_ENV.authMode, AUTH_ENV.apiKeys].sort());
+    expect(names).toEqual([...expected, ENV.trustProxy, ENV.authMode, ENV.apiKeys].sort());
   });
 
-  it('sets only env names the server reads (app/config.ts ENV, or the auth names app-env.ts lists until ENV has them)', () => {
-    const known = [...Object.values(ENV), ...Object.values(AUTH_ENV)] as string[];
+  it('sets only env names the server reads (app/config.ts ENV)', () => {
+    const known = Object.values(ENV) as string[];
     for (const name of container.env.map((e: { name: string }) => e.name)) expect(known).toContain(name);
   });
 

@@ -47,7 +47,7 @@ describe('Key Vault late and a rotated key', () => {
     const config = loadConfig({ PORT: '0', KEY_VAULT_URL: 'https://kv-test.vault.azure.net', REDIS_SECRET_NAME: 'redis', REDIS_COMMAND_TIMEOUT: '500ms', KEY_VAULT_REFRESH: '0' });
     server = await startServer(config, { logger, secretReader: vault });
     expect(server.mode).toBe('redis');
-    const readyz = async () => (await (await fetch(server?.url.replace('/mcp', '/readyz') ?? '')).json()) as { status: string; store: { connected: boolean; waitingFor?: string } };
+    const readyz = async () => (await (await fetch(server?.url.replace('/mcp', '/statusz') ?? '')).json()) as { status: string; store: { connected: boolean; waitingFor?: string } };
 
     // Waiting for Key Vault: new sessions are served, data is refused honestly, unknown sessions retry.
     const client = await connectLegacy(server.url);

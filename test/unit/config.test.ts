@@ -33,9 +33,83 @@ describe('loadConfig', () => {
     ['KEY_VAULT_REFRESH', { KEY_VAULT_URL: 'https://kv.vault.azure.net/', KEY_VAULT_REFRESH: 'hourly' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['MCP_RESPONSE_MODE', { MCP_RESPONSE_MODE: 'xml' }],
+    ['AUTH_MODE', { AUTH_MODE: 'maybe' }],
+    ['MCP_API_KEYS', { AUTH_MODE: 'key' }],
+    ['MCP_API_KEYS', { AUTH_MODE: 'key', MCP_API_KEYS: 'ci:short' }],
+    ['MCP_API_KEYS', { AUTH_MODE: 'key', MCP_API_KEYS: 'no-id-here-0123456789abcdef' }],
+    ['OAUTH_ISSUER', { AUTH_MODE: 'oauth', OAUTH_AUDIENCE: 'api', MCP_PUBLIC_URL: 'https://mcp.example.com/mcp' }],
+    ['OAUTH_AUDIENCE', { AUTH_MODE: 'oauth', OAUTH_ISSUER: 'https://issuer.example', MCP_PUBLIC_URL: 'https://mcp.example.com/mcp' }],
+    ['MCP_PUBLIC_URL', { AUTH_MODE: 'oauth', OAUTH_ISSUER: 'https://issuer.example', OAUTH_AUDIENCE: 'api' }],
+    ['MCP_PUBLIC_URL', { MCP_PUBLIC_URL: 'http://mcp.example.com/mcp' }],
+    ['OAUTH_ISSUER', { AUTH_MODE: 'oauth', OAUTH_ISSUER: 'http://issuer.example', OAUTH_AUDIENCE: 'api', MCP_PUBLIC_URL: 'https://m.example/mcp' }],
+    ['SESSION_CREATE_RATE', { SESSION_CREATE_RATE: 'lots' }],
+    ['SESSION_CREATE_RATE', { SESSION_CREATE_RATE: '0/m' }],
+    ['REQUEST_BODY_TIMEOUT', { REQUEST_BODY_TIMEOUT: '0s' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }],
+    ['MCP_ALLOWED_ORIGINS', { MCP_ALLOWED_ORIGINS: 'example.com' }],
   ])('names %s when its value is unusable', (variable, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^${variable}:`));
+  });
+
+  it('defaults to no auth, 30 new sessions a minute, a 30 s body timeout and same-host origins', () => {
+    const config = loadConfig({ PORT: '8080', MCP_ALLOWED_HOSTS: 'localhost' });
+    expect(config.auth).toEqual({ mode: 'none' });
+    expect(config.sessionCreateRate).toEqual({ tokens: 30, perMs: 60_000 });
+    expect(config.requestBodyTimeoutMs).toBe(30_000);
+    expect(config.trustProxy).toBe(false);
+    expect(config.allowedOrigins).toEqual(['http://localhost:8080', 'https://localhost']);
+    expect(loadConfig({ MCP_PUBLIC_URL: 'https://mcp.example.com/mcp', MCP_ALLOWED_HOSTS: 'x' }).allowedOrigins).toContain('https://mcp.example.com');
+    expect(loadConfig({ MCP_ALLOWED_ORIGINS: 'https://App.example.com:443/, http://localhost:6274' }).allowedOrigins).toEqual(['https://app.example.com', 'http://localhost:6274']);
+  });
+
+  it('reads rates as count per period, or off', () => {
+    expect(loadConfig({ SESSION_CREATE_RATE: '5/s' }).sessionCreateRate).toEqual({ tokens: 5, perMs: 1000 });
+    expect(loadConfig({ SESSION_CREATE_RATE: '100/10m' }).sessionCreateRate).toEqual({ tokens: 100, perMs: 600_000 });
+    expect(loadConfig({ SESSION_CREATE_RATE: 'off' }).sessionCreateRate).toBeUndefined();
+  });
+
+  it('reads several API keys separated by commas or newlines', () => {
+    const config = loadConfig({ AUTH_MODE: 'key', MCP_API_KEYS: 'old:0123456789abcdef0123,\n new:fedcba9876543210fedc\n' });
+    expect(config.auth).toEqual({
+      mode: 'key',
+      keys: [
+        { id: 'old', key: '0123456789abcdef0123' },
+        { id: 'new', key: 'fedcba9876543210fedc' },
+      ],
+    });
+  });
+
+  it('never echoes a key in a configuration error', () => {
+    for (const value of ['ci:tooshort!', 'a:0123456789abcdef0123,a:0123456789abcdef9999', 'a:0123456789abcdef0123,b:0123456789abcdef0123', 'ci:0123456789abcdef 0123']) {
+      let message = '';
+      try {
+        loadConfig({ AUTH_MODE: 'key', MCP_API_KEYS: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/^MCP_API_KEYS: /);
+      for (const secret of ['tooshort', '0123456789abcdef']) expect(message).not.toContain(secret);
+    }
+  });
+
+  it('reads the OAuth resource-server settings', () => {
+    const config = loadConfig({
+      AUTH_MODE: 'oauth',
+      OAUTH_ISSUER: 'https://login.microsoftonline.com/tid/v2.0',
+      OAUTH_AUDIENCE: 'c0ffee00-0000-0000-0000-000000000000',
+      OAUTH_REQUIRED_SCOPES: 'api://c0ffee/mcp.access',
+      MCP_PUBLIC_URL: 'https://mcp.example.com/mcp',
+    });
+    expect(config.auth).toEqual({
+      mode: 'oauth',
+      issuer: 'https://login.microsoftonline.com/tid/v2.0',
+      audience: ['c0ffee00-0000-0000-0000-000000000000'],
+      jwksUrl: undefined,
+      requiredScopes: ['api://c0ffee/mcp.access'],
+      rolesAsScopes: false,
+    });
+    expect(config.publicUrl).toBe('https://mcp.example.com/mcp');
   });
 
   it('splits and lower-cases MCP_ALLOWED_HOSTS', () => {

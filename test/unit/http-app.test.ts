@@ -9,7 +9,7 @@ const silent = pino({ level: 'silent' });
 const MCP_HEADERS = { host: 'localhost:3000', accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 
-function build(options: { maxLiveSessions?: number; allowedHosts?: string[] } = {}) {
+function build(options: { maxLiveSessions?: number; allowedHosts?: string[]; allowedOrigins?: string[] } = {}) {
   const store = new MemorySessionStore();
   const host = new SessionHost({
     store,
@@ -23,7 +23,13 @@ function build(options: { maxLiveSessions?: number; allowedHosts?: string[] } = 
     maxBodyBytes: 4096,
     responseMode: 'json',
   });
-  const app = createApp({ host, store, allowedHosts: options.allowedHosts ?? ['localhost', '127.0.0.1'], logger: silent });
+  const app = createApp({
+    host,
+    store,
+    allowedHosts: options.allowedHosts ?? ['localhost', '127.0.0.1'],
+    allowedOrigins: options.allowedOrigins ?? ['http://localhost:3000', 'https://localhost'],
+    logger: silent,
+  });
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     app.fetch(new Request('http://localhost:3000/mcp', { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }));
   const initialize = async () => {
@@ -42,10 +48,22 @@ function build(options: { maxLiveSessions?: number; allowedHosts?: string[] } = 
 const rpcError = async (response: Response) => ((await response.json()) as { error: { code: number; message: string } }).error;
 
 describe('routes', () => {
-  it('answers /healthz and /readyz with JSON', async () => {
+  it('answers /healthz and /readyz with only a status, for probes', async () => {
     const { app } = build();
     expect(await (await app.fetch(new Request('http://x/healthz'))).json()).toEqual({ status: 'ok' });
-    expect(await (await app.fetch(new Request('http://x/readyz'))).json()).toMatchObject({ status: 'ready', mode: 'memory', store: { connected: true, channelProven: true }, liveSessions: 0 });
+    expect(await (await app.fetch(new Request('http://x/readyz'))).json()).toEqual({ status: 'ready' });
+  });
+
+  it('shows counters on /statusz to loopback clients only while auth is off', async () => {
+    const { app, initialize } = build();
+    await initialize();
+    const statusz = (clientAddress?: string) => app.fetch(new Request('http://localhost:3000/statusz', { headers: { host: 'localhost:3000' } }), { clientAddress });
+    const local = await statusz('127.0.0.1');
+    expect(local.status).toBe(200);
+    expect(await local.json()).toMatchObject({ status: 'ready', mode: 'memory', auth: 'none', store: { connected: true, channelProven: true }, liveSessions: 1 });
+    expect((await statusz('::1')).status).toBe(200);
+    expect((await statusz('10.0.0.7')).status).toBe(403);
+    expect((await statusz(undefined)).status).toBe(403);
   });
 
   it('answers 404 for unknown paths and 405 for wrong methods, with Allow', async () => {
@@ -70,7 +88,18 @@ describe('DNS-rebinding protection', () => {
     const { post } = build();
     expect((await post(INIT, { origin: 'http://evil.example' })).status).toBe(403);
     expect((await post(INIT, { origin: 'not a url' })).status).toBe(403);
-    expect((await post(INIT, { origin: 'http://localhost:5173' })).status).toBe(200);
+    expect((await post(INIT, { origin: 'null' })).status).toBe(403);
+    expect((await post(INIT, { origin: 'http://localhost:3000' })).status).toBe(200);
+    expect((await post(INIT, { origin: 'https://localhost:443' })).status).toBe(200);
+  });
+
+  it('compares the Origin scheme and port, not only its host name', async () => {
+    const { post } = build();
+    const refused = await post(INIT, { origin: 'http://localhost:5173' });
+    expect(refused.status).toBe(403);
+    expect((await rpcError(refused)).message).toContain('MCP_ALLOWED_ORIGINS');
+    expect((await post(INIT, { origin: 'https://localhost:3000' })).status).toBe(403);
+    expect((await post(INIT, { origin: 'http://localhost' })).status).toBe(403);
   });
 
   it('can be switched off with * for deployments behind a checking proxy', async () => {
