@@ -54,7 +54,8 @@ describe('the image file set', () => {
     const [command, ...args] = cmdOf(runtime);
     expect(command).toBe('node');
     const port = await freePort();
-    const env = { ...envOf(runtime), PORT: String(port), REDIS_URL: redis.url, PATH: process.env.PATH ?? '' };
+    // No drain delay: nothing routes to this process, so SIGTERM may stop it at once.
+    const env = { ...envOf(runtime), PORT: String(port), REDIS_URL: redis.url, PATH: process.env.PATH ?? '', DRAIN_DELAY: '0' };
     expect(env).toMatchObject({ HOST: '0.0.0.0', NODE_ENV: 'production' });
     expect(instruction(runtime, 'USER')).toBe('node');
     // Root here runs it as "nobody": the image runs as the unprivileged "node" user.

@@ -15,7 +15,22 @@ describe('loadConfig', () => {
       maxTtlMs: 24 * 3_600_000,
       responseMode: 'sse',
       logLevel: 'info',
+      commandTimeoutMs: 2000,
+      heartbeatMs: 1000,
+      pendingTtlMs: 5 * 60_000,
+      maxSessionsPerPrincipal: 100,
+      drainDelayMs: 15_000,
     });
+  });
+
+  it('reads the drain delay (0 allowed: stop at once), the Redis command timeout and its old name', () => {
+    expect(loadConfig({ DRAIN_DELAY: '0' }).drainDelayMs).toBe(0);
+    expect(loadConfig({ DRAIN_DELAY: '3s' }).drainDelayMs).toBe(3000);
+    expect(() => loadConfig({ DRAIN_DELAY: 'soon' })).toThrow(/DRAIN_DELAY/);
+    expect(() => loadConfig({ DRAIN_TIMEOUT: '0s' })).toThrow(/DRAIN_TIMEOUT/);
+    expect(loadConfig({ RESTORE_TIMEOUT: '750ms' }).commandTimeoutMs).toBe(750);
+    expect(loadConfig({ RESTORE_TIMEOUT: '750ms', REDIS_COMMAND_TIMEOUT: '1s' }).commandTimeoutMs).toBe(1000);
+    expect(() => loadConfig({ MAX_SESSIONS_PER_PRINCIPAL: '0' })).toThrow(/MAX_SESSIONS_PER_PRINCIPAL/);
   });
 
   it('reads Key Vault settings only when KEY_VAULT_URL is set', () => {
