@@ -1,17 +1,18 @@
-// The session host: routes legacy MCP requests to live sessions, restores the rest from the store,
-// keeps cached shapes honest and records alive (TTL), and binds every session to its principal.
+// The session host: routes legacy MCP requests to live sessions (restoring the rest), serves GET streams,
+// refuses new sessions the store or a caller cannot afford, and binds every session to its principal.
 import { randomUUID } from 'node:crypto';
 import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
-import { dataErrors } from '../sessions/data.js';
 import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
 import { EventLog } from './event-log.js';
-import { ShapeCache } from './shape-cache.js';
+import { RecordKeeper } from './record-keeper.js';
+import { Restorer, retryLater } from './restorer.js';
+import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
 
 export interface SessionHostOptions {
@@ -54,27 +55,6 @@ export interface HostStats {
   readonly restoreMisses: number;
 }
 
-/**
- * Requests whose answer is the shape itself: a tool list, or a call to a tool this copy has not
- * registered. They re-read the shape (one round trip) so that a toolset enabled on another replica a
- * moment ago is never answered with "not found", whatever the channel's latency. Everything else is
- * served from the cached shape while the channel is proven alive.
- */
-function dependsOnShape(session: LiveSession, body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((m: { method?: unknown; params?: { name?: unknown } } | null) => {
-    if (m?.method === 'tools/list') return true;
-    return m?.method === 'tools/call' && typeof m.params?.name === 'string' && !session.hasTool(m.params.name);
-  });
-}
-
-/** A JSON-RPC request (not a notification, not a GET stream): what ends a new session's short pending TTL. */
-function isCall(body: unknown): boolean {
-  return (Array.isArray(body) ? body : [body]).some((m: { method?: unknown; id?: unknown } | null) => typeof m?.method === 'string' && m.id !== undefined);
-}
-
-const retryLater = (what: string) => new HttpError(503, RPC.serverError, `${what}: retry shortly`, { 'retry-after': '1' });
-
 export class SessionHost {
   readonly #o: Required<Omit<SessionHostOptions, 'now'>>;
   readonly #now: () => number;
@@ -82,16 +62,11 @@ export class SessionHost {
   readonly #shapes: ShapeCache;
   readonly #events: EventLog;
   readonly #streams: StreamHub;
-  readonly #restoring = new Map<string, Promise<LiveSession | undefined>>();
-  /** Changes announced for sessions being restored: applied when the restore lands. */
-  readonly #announcedWhileRestoring = new Map<string, number | 'deleted'>();
-  readonly #storing = new WeakMap<LiveSession, Promise<void>>();
+  readonly #restorer: Restorer;
+  readonly #records: RecordKeeper;
   readonly #unsubscribe: Array<() => void>;
   readonly #sessionHost: LiveSessionHost;
-  #storeDownSince: number | undefined;
   #closing = false;
-  #restores = 0;
-  #restoreMisses = 0;
 
   constructor(options: SessionHostOptions) {
     this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
@@ -108,6 +83,22 @@ export class SessionHost {
         void session.close();
       },
     });
+    this.#restorer = new Restorer({
+      store: options.store,
+      logger: options.logger,
+      now: this.#now,
+      outageGraceMs: this.#o.outageGraceMs,
+      build: (init) => this.#newLive(init),
+      adopt: (session) => this.#live.set(session.id, session),
+    });
+    this.#records = new RecordKeeper({
+      store: options.store,
+      logger: options.logger,
+      now: this.#now,
+      idleTtlMs: options.idleTtlMs,
+      touchIntervalMs: this.#o.touchIntervalMs,
+      onGone: (s) => this.#drop(s, 'gone from the store'),
+    });
     this.#sessionHost = {
       store: options.store,
       events: this.#events,
@@ -115,7 +106,7 @@ export class SessionHost {
       replica: options.replica,
       responseMode: this.#o.responseMode,
       ttlMs: (s) => recordTtlMs(s.maxExpiresAt, this.#o.idleTtlMs, this.#now()),
-      ensureStored: (s) => this.#ensureStored(s),
+      ensureStored: (s) => this.#records.ensureStored(s),
       onDeleted: (s) => this.#deleted(s),
       onGone: (s) => this.#drop(s, 'gone from the store'),
     };
@@ -124,12 +115,15 @@ export class SessionHost {
       options.store.onChannelSuspect(() => {
         for (const s of this.#live.values()) s.unverified = true;
       }),
-      options.store.onReconnect(() => void this.#storeUnsaved()),
+      options.store.onReconnect(() => {
+        this.#restorer.storeBack();
+        void this.#records.storeUnsaved(this.#live.values());
+      }),
     ];
   }
 
   get stats(): HostStats {
-    return { liveSessions: this.#live.size, restores: this.#restores, restoreMisses: this.#restoreMisses };
+    return { liveSessions: this.#live.size, restores: this.#restorer.restores, restoreMisses: this.#restorer.misses };
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
@@ -183,7 +177,7 @@ export class SessionHost {
     session.awaitingFirstCall = true;
     session.lastTouched = this.#now();
     // Stored before the client learns the id, so its next request may land on any replica.
-    await this.#store(session, Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs)).catch(() => undefined);
+    await this.#records.store(session, Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs)).catch(() => undefined);
     this.#o.logger.debug({ session: sessionTag(session.id), stored: session.rev > 0 }, 'session created');
     return response;
   }
@@ -203,7 +197,7 @@ export class SessionHost {
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id, owner);
-    session ??= await this.#restore(id);
+    session ??= await this.#restorer.restore(id);
     // Bound to whoever created it: anyone else gets exactly what an unknown id gets.
     if (session.principal !== owner) {
       this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
@@ -218,7 +212,7 @@ export class SessionHost {
       if (freshness === 'unavailable-stale') throw retryLater('Session store unavailable');
     }
     this.#live.get(id);
-    this.#keepAlive(session, body);
+    this.#records.keepAlive(session, body);
     session.lastUsed = this.#now();
     // GET streams are served from the session's event log, so they work on any replica.
     if (request.method === 'GET') return this.#streams.open(session, request);
@@ -242,120 +236,14 @@ export class SessionHost {
     return now - session.lastUsed >= idle ? 'idle lifetime reached' : undefined;
   }
 
-  /** One restore per id at a time: a client's GET reconnect and its next POST often arrive together. */
-  async #restore(id: string): Promise<LiveSession> {
-    let pending = this.#restoring.get(id);
-    if (!pending) {
-      pending = this.#doRestore(id).finally(() => this.#restoring.delete(id));
-      this.#restoring.set(id, pending);
-    }
-    const session = await pending;
-    if (session) return session;
-    // Never connected yet (its connection string is still on its way): the session may well exist, however long that takes.
-    const inGrace = this.#o.store.health().waitingFor !== undefined || (this.#storeDownSince !== undefined && this.#now() - this.#storeDownSince < this.#o.outageGraceMs);
-    throw inGrace ? retryLater('Session store unavailable') : sessionNotFound();
-  }
-
-  async #doRestore(id: string): Promise<LiveSession | undefined> {
-    const started = performance.now();
-    this.#announcedWhileRestoring.delete(id);
-    const result = await this.#o.store.load(id);
-    if (result.status === 'unavailable') this.#storeDownSince ??= this.#now();
-    else this.#storeDownSince = undefined;
-    if (result.status !== 'found') {
-      this.#restoreMisses++;
-      // An unknown id is routine (and cheap to send): debug, so a flood of them costs no log volume.
-      const level = result.status === 'absent' || result.status === 'expired' ? 'debug' : 'warn';
-      this.#o.logger[level]({ session: sessionTag(id), reason: result.status, detail: 'reason' in result ? result.reason : undefined }, 'session not restored');
-      return undefined;
-    }
-    const { shape, rev } = result;
-    const session = this.#newLive({ id, createdAt: shape.createdAt, maxExpiresAt: shape.maxExpiresAt, principal: shape.principal, from: { kind: 'stored', shape, rev } });
-    try {
-      await session.connect();
-      await session.replayInitialize();
-    } catch (error) {
-      this.#restoreMisses++;
-      await session.close();
-      this.#o.logger.warn({ session: sessionTag(id), reason: 'replay failed', detail: (error as Error).message }, 'session not restored');
-      return undefined;
-    }
-    const announced = this.#announcedWhileRestoring.get(id);
-    this.#announcedWhileRestoring.delete(id);
-    if (announced === 'deleted') {
-      await session.close();
-      return undefined;
-    }
-    if (announced !== undefined) session.knownRev = Math.max(session.knownRev, announced);
-    this.#live.set(id, session);
-    this.#restores++;
-    this.#o.logger.info({ session: sessionTag(id), ms: Math.round((performance.now() - started) * 100) / 100 }, 'session restored');
-    return session;
-  }
-
   #newLive(init: ConstructorParameters<typeof LiveSession>[0]): LiveSession {
     const session = new LiveSession(init, this.#sessionHost);
     session.lastUsed = this.#now();
     return session;
   }
 
-  /** Extends the record's TTL at most once per touch interval, off the request path. */
-  #keepAlive(session: LiveSession, body: unknown): void {
-    if (session.awaitingFirstCall && isCall(body)) {
-      // The first real call: from now on the session gets the full idle lifetime.
-      session.awaitingFirstCall = false;
-      session.lastTouched = 0;
-    }
-    const now = this.#now();
-    if (session.rev === 0 || now - session.lastTouched < this.#o.touchIntervalMs) return;
-    session.lastTouched = now;
-    const ttl = recordTtlMs(session.maxExpiresAt, this.#o.idleTtlMs, now);
-    this.#o.store.touch(session.id, ttl).then(
-      (exists) => {
-        // Gone without a delete announcement (LRU eviction, a Redis that lost its data): its data is
-        // gone too, so the session must not carry on as if nothing happened.
-        if (!exists) this.#drop(session, 'gone from the store');
-      },
-      () => {
-        session.lastTouched = 0;
-      },
-    );
-  }
-
-  /** Writes a session's shape at revision 1 (single-flight); throws "unavailable" when the store cannot confirm. */
-  #store(session: LiveSession, ttlMs: number): Promise<void> {
-    let pending = this.#storing.get(session);
-    if (!pending) {
-      pending = (async () => {
-        if (!session.shape) throw new Error('session is not initialized');
-        await this.#o.store.create(session.shape, ttlMs);
-        // Written now, or already there (a re-seed raced us): either way revision 1 or later exists.
-        if (session.rev === 0) session.rev = 1;
-      })().finally(() => this.#storing.delete(session));
-      this.#storing.set(session, pending);
-    }
-    return pending;
-  }
-
-  async #ensureStored(session: LiveSession): Promise<void> {
-    if (session.rev > 0) return;
-    try {
-      await this.#store(session, recordTtlMs(session.maxExpiresAt, this.#o.idleTtlMs, this.#now()));
-    } catch {
-      throw dataErrors.unavailable('saved');
-    }
-  }
-
-  /** The store is back: sessions created while it was away get their record now (nothing else is held). */
-  async #storeUnsaved(): Promise<void> {
-    this.#storeDownSince = undefined;
-    const unsaved = [...this.#live.values()].filter((s) => s.rev === 0 && s.shape);
-    await Promise.allSettled(unsaved.map((s) => this.#ensureStored(s)));
-    if (unsaved.length > 0) this.#o.logger.info({ sessions: unsaved.length }, 'session store back; sessions created meanwhile saved');
-  }
-
   #announced(id: string, change: number | 'deleted'): void {
-    if (this.#restoring.has(id) && this.#announcedWhileRestoring.get(id) !== 'deleted') this.#announcedWhileRestoring.set(id, change);
+    this.#restorer.announced(id, change);
     const session = this.#live.get(id, { touch: false });
     if (!session) return;
     if (change === 'deleted') this.#drop(session, 'deleted on another replica', 'debug');

@@ -6,6 +6,20 @@ import type { LiveSession } from './live-session.js';
 /** What a re-read found: serve the session, or the reason it cannot be served. */
 export type Freshness = 'fresh' | 'gone' | 'unavailable-stale' | 'unavailable-cached';
 
+/**
+ * Requests whose answer is the shape itself: a tool list, or a call to a tool this copy has not
+ * registered. They re-read the shape (one round trip) so that a toolset enabled on another replica a
+ * moment ago is never answered with "not found", whatever the channel's latency. Everything else is
+ * served from the cached shape while the channel is proven alive.
+ */
+export function dependsOnShape(session: LiveSession, body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m: { method?: unknown; params?: { name?: unknown } } | null) => {
+    if (m?.method === 'tools/list') return true;
+    return m?.method === 'tools/call' && typeof m.params?.name === 'string' && !session.hasTool(m.params.name);
+  });
+}
+
 export class ShapeCache {
   readonly #reading = new WeakMap<LiveSession, Promise<Freshness>>();
 
