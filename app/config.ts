@@ -26,6 +26,7 @@ export const ENV = {
   responseMode: 'MCP_RESPONSE_MODE',
   logLevel: 'LOG_LEVEL',
   replicaName: 'REPLICA_NAME',
+  containerAppReplicaName: 'CONTAINER_APP_REPLICA_NAME',
   authMode: 'AUTH_MODE',
   apiKeys: 'MCP_API_KEYS',
   publicUrl: 'MCP_PUBLIC_URL',
@@ -127,7 +128,7 @@ export interface Config {
   /** `sse` streams each response (default); `json` answers plain JSON bodies. */
   readonly responseMode: 'sse' | 'json';
   readonly logLevel: LogLevel;
-  /** Name this replica reports in `session_info`; default host name. */
+  /** Name this replica reports in `session_info` and logs; default the Container Apps replica name, else a random one. */
   readonly replicaName: string | undefined;
   /**
    * After SIGTERM: how long the replica keeps serving normally with `/readyz` failing, so the ingress
@@ -321,7 +322,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     responseMode,
     logLevel: logLevel as LogLevel,
-    replicaName: get(ENV.replicaName),
+    // Container Apps names each replica in CONTAINER_APP_REPLICA_NAME.
+    replicaName: get(ENV.replicaName) ?? get(ENV.containerAppReplicaName),
     // 0 is a valid drain delay (a local run, or a platform that stops routing before it signals).
     drainDelayMs: /^0+(\.0*)?\s*(ms|s|m|h|d)?$/.test(get(ENV.drainDelay) ?? '') ? 0 : duration(ENV.drainDelay, '15s'),
     drainTimeoutMs: duration(ENV.drainTimeout, '20s'),

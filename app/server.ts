@@ -1,4 +1,5 @@
 // Wires a running server from a Config: store (memory or Redis), session host, HTTP, graceful drain.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,8 +38,11 @@ export interface StartOptions {
   readonly secretReader?: SecretReaderFactory;
 }
 
+/** This process's replica name: configured, or random (a host name would tell strangers about the host). */
+const PROCESS_REPLICA = `replica-${randomBytes(3).toString('hex')}`;
+
 export function createLogger(config: Pick<Config, 'logLevel' | 'replicaName'>): Logger {
-  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? hostname(), pid: process.pid } });
+  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? PROCESS_REPLICA, host: hostname(), pid: process.pid } });
 }
 
 interface OpenedStore {
@@ -96,7 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const host = new SessionHost({
     store,
     logger,
-    replica: { host: config.replicaName ?? hostname(), pid: process.pid },
+    replica: { name: config.replicaName ?? PROCESS_REPLICA },
     idleTtlMs: config.idleTtlMs,
     maxTtlMs: config.maxTtlMs,
     pendingTtlMs: config.pendingTtlMs,

@@ -30,7 +30,7 @@ function live(store: MemorySessionStore, init: ConstructorParameters<typeof Live
     store,
     events: new EventLog(store, pino({ level: 'silent' })),
     retryMs: 1000,
-    replica: { host: 'naive', pid: process.pid },
+    replica: { name: 'naive' },
     responseMode: config.responseMode,
     ttlMs: () => config.idleTtlMs,
     ensureStored: async () => {},

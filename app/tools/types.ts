@@ -4,9 +4,9 @@ import type { DataValue } from '../sessions/data.js';
 
 export type { DataValue };
 
+/** The replica serving a session, as a client may see it: its name only, never host internals. */
 export interface ReplicaInfo {
-  readonly host: string;
-  readonly pid: number;
+  readonly name: string;
 }
 
 /**

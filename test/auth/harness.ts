@@ -42,7 +42,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const host = new SessionHost({
     store,
     logger,
-    replica: { host: 'test', pid: process.pid },
+    replica: { name: 'test' },
     idleTtlMs: 60_000,
     maxTtlMs: 120_000,
     pendingTtlMs: 60_000,

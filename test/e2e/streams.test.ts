@@ -104,4 +104,38 @@ describe('streams on any replica', () => {
     inspect.disconnect();
     await client.close();
   });
+
+  it('streams:outage — while Redis is down calls keep working and a resume gets 503; once it is back, the events of that time reach the log', async () => {
+    const local = await TestRedis.start();
+    try {
+      const a = await ServerProcess.start({ env: { REDIS_URL: local.url, REDIS_COMMAND_TIMEOUT: '300ms' } });
+      servers.push(a);
+      const client = await connectLegacy(a.url);
+      let token: string | undefined;
+      await client.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (token = t) });
+      await local.stopKeepingData();
+      // The call needs no data, so it works; its events wait on this replica for Redis.
+      let during: string | undefined;
+      await client.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (during = t) });
+      expect(during).toMatch(/^e1\./);
+      const resume = (last: string) => fetch(a.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25', 'last-event-id': last } });
+      const refused = await resume(token as string);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      await local.resume();
+      const inspect = local.client();
+      const key = `mcp-continuity:session:{${client.sessionId}}:events`;
+      const deadline = Date.now() + 8000;
+      let ids: string[] = [];
+      while (!ids.includes(during as string) && Date.now() < deadline) {
+        ids = (await inspect.xrange(key, '-', '+').catch(() => [])).map(([, fields]) => fields[1] as string);
+        await sleep(100);
+      }
+      expect(ids).toContain(during);
+      inspect.disconnect();
+      await client.close();
+    } finally {
+      await local.close();
+    }
+  });
 });

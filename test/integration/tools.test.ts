@@ -45,7 +45,7 @@ describe('tools', () => {
       sessionId: c.sessionId,
       protocolVersion: '2025-11-25',
       client: { name: 'info-client', version: '1.0.0' },
-      replica: { pid: process.pid },
+      replica: { name: expect.stringMatching(/^replica-[0-9a-f]{6}$/) },
       restored: false,
     });
     expect(Date.parse(info.createdAt)).toBeGreaterThan(Date.now() - 60_000);

@@ -14,7 +14,7 @@ function build(options: { maxLiveSessions?: number; allowedHosts?: string[]; all
   const host = new SessionHost({
     store,
     logger: silent,
-    replica: { host: 'test', pid: 1 },
+    replica: { name: 'test' },
     idleTtlMs: 60_000,
     maxTtlMs: 120_000,
     pendingTtlMs: 60_000,

@@ -19,7 +19,7 @@ function host(store: SessionStore, maxSessionsPerPrincipal = 100) {
   return new SessionHost({
     store,
     logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
-    replica: { host: 'test', pid: 1 },
+    replica: { name: 'test' },
     idleTtlMs: 60_000,
     maxTtlMs: 120_000,
     pendingTtlMs: 60_000,
