@@ -58,7 +58,12 @@ export async function streams(redis: TestRedis, probe: Redis, samples: number): 
       first.close();
       // 100 standalone notifications the client missed, as replicas would have logged them.
       const key = `bench-streams:session:{${id}}:events`;
-      const [[, fields = []] = []] = await probe.xrange(key, '-', '+');
+      // The GET stream's priming event (the log also holds the initialize's POST stream).
+      let fields: string[] = [];
+      for (let tries = 0; fields.length === 0 && tries < 100; tries++) {
+        fields = (await probe.xrange(key, '-', '+')).map(([, f]) => f).find((f) => f[f.indexOf('s') + 1] === '_GET_stream') ?? [];
+        if (fields.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       const primed = fields[fields.indexOf('i') + 1] as string;
       const tag = primed.split('.')[1];
       const pipeline = probe.pipeline();

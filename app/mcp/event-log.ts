@@ -13,6 +13,8 @@ export interface EventSource {
   readonly tag: string;
   /** How long the session's records live from now. */
   ttlMs(): number;
+  /** False while the session replays its initialize on a restore: those answers are for no client. */
+  readonly recordsEvents: boolean;
 }
 
 interface Pending {
@@ -39,6 +41,7 @@ export class EventLog {
   /** Records an event and returns its id; the write happens after the current I/O turn. */
   append(source: EventSource, streamId: string, message: JSONRPCMessage | Record<string, never>): string {
     const eventId = formatEventId(source.tag, streamId, this.#writer, ++this.#sequence);
+    if (!source.recordsEvents) return eventId;
     // The SDK stores `{}` for a priming event: an id with empty data.
     const text = Object.keys(message).length === 0 ? '' : JSON.stringify(message);
     if (Buffer.byteLength(text) > EVENT_LIMITS.eventBytes) {

@@ -71,6 +71,8 @@ export class LiveSession implements SessionContext, EventSource {
   lastUsed = 0;
   /** Last time the record's TTL was extended (or the record written). */
   lastTouched = 0;
+  /** False during the restore replay: its SSE events go to no client and must not fill the session's log. */
+  recordsEvents = true;
   /** Created, but no request but `notifications/initialized` yet: the record has a short TTL. */
   awaitingFirstCall = false;
   closed = false;
@@ -181,12 +183,21 @@ export class LiveSession implements SessionContext, EventSource {
    */
   async replayInitialize(): Promise<void> {
     if (!this.shape) throw new Error('no shape to replay');
+    this.recordsEvents = false;
+    try {
+      await this.#replay(this.shape);
+    } finally {
+      this.recordsEvents = true;
+    }
+  }
+
+  async #replay(shape: SessionShape): Promise<void> {
     const first = await this.transport.handleRequest(new Request(INTERNAL_URL, { method: 'POST', headers: REPLAY_HEADERS }), {
-      parsedBody: replayInitialize(this.shape, `restore-${randomUUID()}`),
+      parsedBody: replayInitialize(shape, `restore-${randomUUID()}`),
     });
     const body = await first.text();
     if (first.status !== 200 || body.includes('"error"')) throw new Error(`initialize replay answered ${first.status}`);
-    const headers = { ...REPLAY_HEADERS, 'mcp-session-id': this.id, 'mcp-protocol-version': this.shape.protocolVersion };
+    const headers = { ...REPLAY_HEADERS, 'mcp-session-id': this.id, 'mcp-protocol-version': shape.protocolVersion };
     const second = await this.transport.handleRequest(new Request(INTERNAL_URL, { method: 'POST', headers }), {
       parsedBody: { jsonrpc: '2.0', method: 'notifications/initialized' },
     });

@@ -105,6 +105,30 @@ describe('streams on any replica', () => {
     await client.close();
   });
 
+  it('streams:restore-quiet — a restore on another replica adds nothing to the event log (its replayed initialize goes to no client)', async () => {
+    const [a, b] = [await server(), await server()];
+    const client = await connectLegacy(a.url, { fetch: split(() => a.origin, () => a.origin) });
+    await client.call('session_info');
+    const inspect = redis.client();
+    const key = `mcp-continuity:session:{${client.sessionId}}:events`;
+    await sleep(200);
+    const before = await inspect.xrange(key, '-', '+');
+    const restored = await fetch(b.url, {
+      method: 'POST',
+      headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 77, method: 'tools/list' }),
+    });
+    await restored.text();
+    await sleep(200);
+    const added = (await inspect.xrange(key, '-', '+')).slice(before.length).map(([, f]) => f[f.indexOf('m') + 1] ?? '');
+    // The priming event and the answer of this one call: nothing from the replayed initialize.
+    expect(added).toHaveLength(2);
+    expect(added.join('')).not.toContain('restore-');
+    expect(added.join('')).not.toContain('protocolVersion');
+    inspect.disconnect();
+    await client.close();
+  });
+
   it('streams:outage — while Redis is down calls keep working and a resume gets 503; once it is back, the events of that time reach the log', async () => {
     const local = await TestRedis.start();
     try {
