@@ -107,12 +107,18 @@ function isResponse(message: string): boolean {
 
 export class StreamHub {
   readonly #open = new Map<string, Set<OpenStream>>();
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: Array<() => void>;
 
   constructor(private readonly o: StreamHubOptions) {
-    this.#unsubscribe = o.store.onEventsAppended((ids) => {
-      for (const id of ids) for (const stream of this.#open.get(id) ?? []) stream.pump();
-    });
+    this.#unsubscribe = [
+      o.store.onEventsAppended((ids) => {
+        for (const id of ids) for (const stream of this.#open.get(id) ?? []) stream.pump();
+      }),
+      // Announcements may have been missed (the channel went silent or was re-subscribed): catch up.
+      o.store.onChannelSuspect(() => {
+        for (const set of this.#open.values()) for (const stream of set) stream.pump();
+      }),
+    ];
   }
 
   /** Streams open on this replica. */
@@ -180,7 +186,7 @@ export class StreamHub {
   /** Ends every stream with a retry hint, so clients reconnect (elsewhere) at once. */
   closeAll(): void {
     for (const id of [...this.#open.keys()]) this.closeSession(id, 'retry: 100\n\n');
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
   }
 
   #forget(stream: OpenStream): void {
