@@ -1,6 +1,6 @@
-// Gives every SSE event an id at once and writes events to the store behind the response, batched per
-// I/O turn: resumability costs the request path no round trip, and nothing is dropped while this
-// process lives (a failed flush is retried).
+// Gives every SSE event an id at once and writes events to the store behind the response, batched
+// every few milliseconds: resumability costs the request path no round trip, and nothing is dropped
+// while this process lives (a failed flush is retried).
 import { randomBytes } from 'node:crypto';
 import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
@@ -23,6 +23,8 @@ interface Pending {
 }
 
 const RETRY_MS = 500;
+/** Events wait this long to share a pipeline with others: fewer round trips, a few ms more to replay. */
+const FLUSH_MS = 5;
 
 export class EventLog {
   readonly #pending = new Map<string, Pending>();
@@ -57,7 +59,7 @@ export class EventLog {
     // Never more than the store keeps anyway, even while it is away.
     if (pending.events.length > EVENT_LIMITS.count) pending.events.splice(0, pending.events.length - EVENT_LIMITS.count);
     pending.ttlMs = source.ttlMs();
-    this.#schedule(0);
+    this.#schedule(FLUSH_MS);
     return eventId;
   }
 
@@ -118,7 +120,6 @@ export class EventLog {
       this.#scheduled = false;
       void this.flush();
     };
-    if (ms === 0) setImmediate(run);
-    else setTimeout(run, ms).unref();
+    setTimeout(run, ms).unref();
   }
 }

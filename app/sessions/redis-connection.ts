@@ -2,6 +2,7 @@
 // swaps it for a new one when the target changes (a connection string read late, a rotated key).
 import { Redis } from 'ioredis';
 import { InvalidationChannel } from './redis-channel.js';
+import { defineScripts } from './redis-scripts.js';
 import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
 
 export interface RedisConnectionOptions {
@@ -52,6 +53,7 @@ export class RedisConnection {
       maxRetriesPerRequest: 1,
       commandTimeout: options.commandTimeoutMs,
     });
+    defineScripts(this.client);
     this.client.on('ready', () => {
       if (!this.#closed) options.onReady(this.where);
     });

@@ -2,7 +2,7 @@
 // flush and announced on the events channel so replicas holding a stream of that session catch up.
 import type { Redis } from 'ioredis';
 import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
-import { APPEND_EVENTS } from './redis-scripts.js';
+import { queueScript } from './redis-scripts.js';
 
 export function eventsKey(prefix: string, id: string): string {
   return `${prefix}session:{${id}}:events`;
@@ -12,7 +12,7 @@ export async function appendEvents(client: Redis, where: { prefix: string; chann
   const pipeline = client.pipeline();
   for (const { id, events, ttlMs } of batches) {
     const triples = events.flatMap((e) => [e.eventId, e.streamId, e.message]);
-    pipeline.eval(APPEND_EVENTS, 2, `${where.prefix}session:{${id}}`, eventsKey(where.prefix, id), EVENT_LIMITS.count, Math.ceil(Math.max(ttlMs, 1)), ...triples);
+    queueScript(pipeline, 'mcpAppendEvents', `${where.prefix}session:{${id}}`, eventsKey(where.prefix, id), EVENT_LIMITS.count, Math.ceil(Math.max(ttlMs, 1)), ...triples);
   }
   // One announcement per flush; every replica (this one too) tails only the sessions it streams.
   pipeline.publish(where.channel, `appended ${where.origin} ${batches.map((b) => b.id).join(' ')}`);

@@ -1,5 +1,6 @@
-// Lua scripts of the Redis store. Each touches one session key (one hash slot on a clustered Redis);
-// channels are arguments, not keys. No script decodes JSON: stored strings are opaque to Redis.
+// Lua scripts of the Redis store, called by SHA (EVALSHA). Each touches the keys of one session (one
+// hash slot on a clustered Redis); channels are arguments, not keys. No script decodes JSON.
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /**
  * Every write script takes a deadline (Unix ms) as its last argument and refuses to run after it,
@@ -85,3 +86,32 @@ for i = 3, #ARGV, 3 do
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1`;
+
+/** Every script by the name the clients know it under, with its number of keys. */
+const SCRIPTS = {
+  mcpCreate: [1, CREATE],
+  mcpUpdateShape: [1, UPDATE_SHAPE],
+  mcpDataSet: [1, DATA_SET],
+  mcpDataDelete: [1, DATA_DELETE],
+  mcpDelete: [2, DELETE_AND_ANNOUNCE],
+  mcpAppendEvents: [2, APPEND_EVENTS],
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** Teaches a client the scripts: it then sends EVALSHA, and loads a script again after NOSCRIPT. */
+export function defineScripts(client: Redis): void {
+  for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys, lua });
+}
+
+type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
+
+/** Runs a script by name: keys first, then arguments. */
+export function runScript(client: Redis, name: ScriptName, ...keysAndArgs: Array<string | number>): Promise<unknown> {
+  return (client as unknown as Record<ScriptName, ScriptCall>)[name](...keysAndArgs);
+}
+
+/** Queues a script call on a pipeline. */
+export function queueScript(pipeline: ChainableCommander, name: ScriptName, ...keysAndArgs: Array<string | number>): void {
+  void (pipeline as unknown as Record<ScriptName, ScriptCall>)[name](...keysAndArgs);
+}

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ReplyError, type Redis } from 'ioredis';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
-import { CREATE, DATA_DELETE, DATA_SET, DELETE_AND_ANNOUNCE, LATE, UPDATE_SHAPE } from './redis-scripts.js';
+import { LATE, runScript, type ScriptName } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
 import type { EventBatch, LoggedEvent } from './events.js';
 import { appendEvents, eventsKey, readEvents } from './redis-events.js';
@@ -169,7 +169,7 @@ export class RedisSessionStore implements SessionStore {
 
   async create(shape: SessionShape, ttlMs: number): Promise<boolean> {
     if (ttlMs <= 0) return false;
-    return (await this.#write(CREATE, shape.id, [encodeShape(shape), Math.ceil(ttlMs)], 'saved'))[0] === 1;
+    return (await this.#write('mcpCreate', shape.id, [encodeShape(shape), Math.ceil(ttlMs)], 'saved'))[0] === 1;
   }
 
   async load(id: string): Promise<LoadResult> {
@@ -195,7 +195,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async updateShape(shape: SessionShape, rev: number, ttlMs: number): Promise<ShapeWrite> {
-    const reply = (await this.#write(UPDATE_SHAPE, shape.id, [String(rev), encodeShape(shape), Math.ceil(Math.max(ttlMs, 1)), this.#events, `shape ${shape.id} ${this.#origin}`], 'saved')) as [number, string?, string?];
+    const reply = (await this.#write('mcpUpdateShape', shape.id, [String(rev), encodeShape(shape), Math.ceil(Math.max(ttlMs, 1)), this.#events, `shape ${shape.id} ${this.#origin}`], 'saved')) as [number, string?, string?];
     if (reply[0] === 1) return { status: 'written', rev: Number(reply[1]) };
     if (reply[0] === 2) {
       const decoded = decodeShape(reply[2] ?? '', shape.id);
@@ -214,7 +214,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     // Announce only a delete that removed something: a DELETE for an unknown id must not fan out.
-    return (await this.#client.eval(DELETE_AND_ANNOUNCE, 2, this.key(id), this.eventsKey(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
+    return (await runScript(this.#client, 'mcpDelete', this.key(id), this.eventsKey(id), this.#events, `deleted ${id} ${this.#origin}`)) === 1;
   }
 
   async dataGet(id: string, key: string): Promise<DataValue | undefined> {
@@ -226,7 +226,7 @@ export class RedisSessionStore implements SessionStore {
   async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
     const field = encodeDataKey(key);
     const encoded = encodeDataValue(value);
-    const reply = (await this.#write(DATA_SET, id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes], 'saved')) as [number, number?];
+    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes], 'saved')) as [number, number?];
     if (reply[0] === 1) return;
     if (reply[0] === 2) throw dataErrors.full();
     if (reply[0] === 3) throw dataErrors.tooLarge(reply[1] ?? 0);
@@ -234,7 +234,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
-    const [removed] = await this.#write(DATA_DELETE, id, [encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1))], 'deleted');
+    const [removed] = await this.#write('mcpDataDelete', id, [encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1))], 'deleted');
     if (removed === -1) throw dataErrors.gone();
     return removed === 1;
   }
@@ -298,9 +298,9 @@ export class RedisSessionStore implements SessionStore {
    * caller gave up on (and reported as not saved) can never land later. The deadline sits a little
    * before the command timeout to absorb clock skew between this replica and Redis.
    */
-  async #write(script: string, id: string, args: ReadonlyArray<string | number>, verb: 'saved' | 'deleted'): Promise<Array<number | string>> {
+  async #write(script: ScriptName, id: string, args: ReadonlyArray<string | number>, verb: 'saved' | 'deleted'): Promise<Array<number | string>> {
     const deadline = Date.now() + this.#commandTimeoutMs - Math.min(250, this.#commandTimeoutMs / 4);
-    const reply = (await this.#run(() => this.#client.eval(script, 1, this.key(id), ...args, deadline), verb)) as Array<number | string>;
+    const reply = (await this.#run(() => runScript(this.#client, script, this.key(id), ...args, deadline), verb)) as Array<number | string>;
     if (reply[0] === LATE) throw dataErrors.unavailable(verb);
     return reply;
   }

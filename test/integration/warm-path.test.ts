@@ -64,8 +64,8 @@ describe('warm path and restore', () => {
     expect(server_(idle)).toEqual({});
     expect(server_(listing)).toEqual({ hmget: 1 });
     expect(server_(reads)).toEqual({ hmget: 50 });
-    // One EVAL (one round trip) per write; the other commands run inside the script.
-    expect(server_(writes)).toEqual({ eval: 50, time: 50, exists: 50, hgetall: 50, hset: 50, pexpire: 50 });
+    // One EVALSHA (one round trip) per write; the other commands run inside the script.
+    expect(server_(writes)).toEqual({ evalsha: 50, time: 50, exists: 50, hgetall: 50, hset: 50, pexpire: 50 });
     await client.close();
   });
 
