@@ -1,3 +1,4 @@
+
 // An in-process server on a real socket for the auth tests: real app, session host, node adapter; logs captured.
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
@@ -6,7 +7,7 @@ import type { AuthConfig, Rate } from '../../app/config.js';
 import { createApp, type App } from '../../app/http/app.js';
 import { createAuthenticator, type AuthenticatorOptions } from '../../app/http/auth.js';
 import { createNodeServer } from '../../app/http/node-server.js';
-import { SessionHost } from '../../app/mcp/session-host.js';
+import { testHost } from '../support/host.js';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 import { freePort } from '../support/redis.js';
 
@@ -39,18 +40,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   });
   const logger = pino({ level: 'trace' }, sink);
   const store = new MemorySessionStore();
-  const host = new SessionHost({
-    store,
-    logger,
-    replica: { name: 'test' },
-    idleTtlMs: 60_000,
-    maxTtlMs: 120_000,
-    pendingTtlMs: 60_000,
-    maxLiveSessions: 100,
-    liveIdleMs: 60_000,
-    maxBodyBytes: 64 * 1024,
-    responseMode: 'json',
-  });
+  const host = testHost(store, logger);
   const app = createApp({
     host,
     store,

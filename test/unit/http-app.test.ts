@@ -1,8 +1,9 @@
+
 // The HTTP layer in process: real app, real session host, memory store, web-standard Requests, no network.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../app/http/app.js';
-import { SessionHost } from '../../app/mcp/session-host.js';
+import { testHost } from '../support/host.js';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 
 const silent = pino({ level: 'silent' });
@@ -11,18 +12,7 @@ const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVe
 
 function build(options: { maxLiveSessions?: number; allowedHosts?: string[]; allowedOrigins?: string[] } = {}) {
   const store = new MemorySessionStore();
-  const host = new SessionHost({
-    store,
-    logger: silent,
-    replica: { name: 'test' },
-    idleTtlMs: 60_000,
-    maxTtlMs: 120_000,
-    pendingTtlMs: 60_000,
-    maxLiveSessions: options.maxLiveSessions ?? 100,
-    liveIdleMs: 60_000,
-    maxBodyBytes: 4096,
-    responseMode: 'json',
-  });
+  const host = testHost(store, silent, { maxLiveSessions: options.maxLiveSessions ?? 100, maxBodyBytes: 4096 });
   const app = createApp({
     host,
     store,

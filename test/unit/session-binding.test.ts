@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SessionHost } from '../../app/mcp/session-host.js';
+import type { SessionHost } from '../../app/mcp/session-host.js';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 import { RedisSessionStore } from '../../app/sessions/redis-store.js';
 import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import type { SessionStore } from '../../app/sessions/store.js';
+import { testHost } from '../support/host.js';
 import { TestRedis } from '../support/redis.js';
 
 const HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
@@ -16,19 +17,7 @@ const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVe
 const lines: string[] = [];
 
 function host(store: SessionStore, maxSessionsPerPrincipal = 100) {
-  return new SessionHost({
-    store,
-    logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
-    replica: { name: 'test' },
-    idleTtlMs: 60_000,
-    maxTtlMs: 120_000,
-    pendingTtlMs: 60_000,
-    maxLiveSessions: 100,
-    liveIdleMs: 60_000,
-    maxBodyBytes: 65_536,
-    responseMode: 'json',
-    maxSessionsPerPrincipal,
-  });
+  return testHost(store, pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }), { maxSessionsPerPrincipal });
 }
 
 const post = (body: unknown, headers: Record<string, string> = {}) => new Request('http://localhost/mcp', { method: 'POST', headers: { ...HEADERS, ...headers }, body: JSON.stringify(body) });
