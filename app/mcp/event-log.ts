@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import { EVENT_LIMITS, formatEventId, parseEventId, type StoredEvent } from '../sessions/events.js';
+import { EVENT_LIMITS, formatEventId, parseEventId, type LoggedEvent, type StoredEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
 
 /** What the log needs of a session. */
@@ -75,9 +75,7 @@ export class EventLog {
         const parts = parseEventId(lastEventId);
         if (!parts || parts.tag !== source.tag) throw new Error('Last-Event-ID is not an event of this session');
         await this.flush();
-        const events = await this.store.readEvents(source.id);
-        const from = events.findIndex((e) => e.eventId === lastEventId);
-        for (const e of events.slice(from + 1)) if (e.streamId === parts.streamId && e.message) await send(e.eventId, JSON.parse(e.message) as JSONRPCMessage);
+        for (const e of eventsAfter(await this.store.readEvents(source.id), lastEventId, parts.streamId)) await send(e.eventId, JSON.parse(e.message) as JSONRPCMessage);
         return parts.streamId;
       },
     };
@@ -122,4 +120,19 @@ export class EventLog {
     };
     setTimeout(run, ms).unref();
   }
+}
+
+/**
+ * Events of `streamId` after `lastEventId`. If that event is no longer (or not yet) in the log, every
+ * retained event of the stream is replayed but those its own writer numbered at or before it.
+ */
+export function eventsAfter(log: readonly LoggedEvent[], lastEventId: string, streamId: string): LoggedEvent[] {
+  const at = log.findIndex((e) => e.eventId === lastEventId);
+  const candidates = (at >= 0 ? log.slice(at + 1) : log).filter((e) => e.streamId === streamId && e.message);
+  if (at >= 0) return candidates;
+  const [writer, sequence] = lastEventId.split('.').slice(3);
+  return candidates.filter((e) => {
+    const [w, s] = e.eventId.split('.').slice(3);
+    return w !== writer || parseInt(s ?? '0', 36) > parseInt(sequence ?? '0', 36);
+  });
 }

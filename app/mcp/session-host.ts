@@ -73,7 +73,7 @@ export class SessionHost {
     this.#now = options.now ?? Date.now;
     this.#shapes = new ShapeCache(options.store);
     this.#events = new EventLog(options.store, options.logger);
-    this.#streams = new StreamHub({ store: options.store, log: this.#events, logger: options.logger, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
+    this.#streams = new StreamHub({ store: options.store, log: this.#events, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,

@@ -2,16 +2,14 @@
 // message can be resumed) or a resumed one (Last-Event-ID: replay, then keep delivering). Events come
 // from the session's log in the store, so a notification sent by any replica reaches the client
 // through whichever replica holds its stream.
-import type { Logger } from 'pino';
 import { HttpError, RPC } from '../http/errors.js';
 import { parseEventId, STANDALONE_STREAM, type LoggedEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
-import type { EventLog, EventSource } from './event-log.js';
+import { eventsAfter, type EventLog, type EventSource } from './event-log.js';
 
 export interface StreamHubOptions {
   readonly store: SessionStore;
   readonly log: EventLog;
-  readonly logger: Logger;
   /** The `retry:` hint: how long a client waits before reconnecting a broken stream. */
   readonly retryMs: number;
   /** Comment lines on idle streams, so proxies and NATs do not drop them. */
@@ -194,19 +192,4 @@ export class StreamHub {
     set?.delete(stream);
     if (set?.size === 0) this.#open.delete(stream.sessionId);
   }
-}
-
-/**
- * Events of `streamId` after `lastEventId`. If that event is no longer (or not yet) in the log, every
- * retained event of the stream is replayed but those its own writer numbered at or before it.
- */
-function eventsAfter(log: readonly LoggedEvent[], lastEventId: string, streamId: string): LoggedEvent[] {
-  const at = log.findIndex((e) => e.eventId === lastEventId);
-  const candidates = (at >= 0 ? log.slice(at + 1) : log).filter((e) => e.streamId === streamId && e.message);
-  if (at >= 0) return candidates;
-  const [writer, sequence] = lastEventId.split('.').slice(3);
-  return candidates.filter((e) => {
-    const [w, s] = e.eventId.split('.').slice(3);
-    return w !== writer || parseInt(s ?? '0', 36) > parseInt(sequence ?? '0', 36);
-  });
 }
