@@ -1,6 +1,7 @@
 // A rolling deploy end to end: the current release and a next one (format version + 1, with a shape
 // field only it knows) serve one session on one redis-server, a real SDK 1.32 client alternating its
 // POSTs between them (docs/compatibility.md).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventIdPrefix, FORMAT_VERSION } from '../../app/sessions/format.js';
 import { connectLegacy, rawPost } from '../support/clients.js';
@@ -92,6 +93,9 @@ async function resume(server: ServerProcess, sessionId: string, lastEventId: str
 
 describe('rolling deploy: two format versions on one Redis', () => {
   it('format:rolling — one session survives every alternation between the releases, with its data, toolsets, unknown fields and resumable streams', async () => {
+    // Two builds, two format versions: each says which one it writes when it starts.
+    expect(current.output).toContain(`"format":${FORMAT_VERSION},`);
+    expect(nextServer.output).toContain(`"format":${NEXT},`);
     const routes: Route[] = [];
     const client = await connectLegacy(current.url, { fetch: alternating(routes) });
     expect(routes.slice(0, 2)).toEqual([
@@ -178,7 +182,10 @@ describe('rolling deploy: two format versions on one Redis', () => {
     raw.disconnect();
     const response = await rawPost(current.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' });
     expect(response.status).toBe(404);
-    const warn = current.logs.find((line) => line.includes('session not restored') && line.includes(`record format version ${FORMAT_VERSION + 2}`));
+    // The log line travels through the child's stdout pipe: it may arrive just after the response.
+    const isWarn = (line: string) => line.includes('session not restored') && line.includes(`record format version ${FORMAT_VERSION + 2}`);
+    for (let waited = 0; !current.logs.some(isWarn) && waited < 5000; waited += 20) await sleep(20);
+    const warn = current.logs.find(isWarn);
     expect(warn).toBeDefined();
     expect(warn).toContain('"level":40');
     await client.close();
