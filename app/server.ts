@@ -10,6 +10,7 @@ import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
+import { FORMAT_VERSION } from './sessions/format.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
@@ -130,7 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = server.address() as AddressInfo;
   const printable = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${printable}:${address.port}/mcp`;
-  logger.info({ mode: store.kind, url, auth: config.auth.mode, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
+  logger.info({ mode: store.kind, url, auth: config.auth.mode, format: FORMAT_VERSION, ...detail }, `mcp-continuity listening on ${url} in ${store.kind} mode`);
 
   let closing: Promise<void> | undefined;
   const drain = (delayMs: number) =>

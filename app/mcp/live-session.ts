@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpServer, type Transport } from '@modelcontextprotocol/server';
 import { checkEntry, SessionDataError, type DataValue } from '../sessions/data.js';
+import { FORMAT_VERSION } from '../sessions/format.js';
 import { replayInitialize, type ClientHello, type SessionShape } from '../sessions/shape.js';
 import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
@@ -108,7 +109,7 @@ export class LiveSession implements SessionContext, EventSource {
     // Transport.setProtocolVersion is the SDK's public hook for the negotiated version.
     (this.transport as Transport).setProtocolVersion = (version: string) => {
       this.#protocolVersion = version;
-      if (!this.shape) this.shape = { v: 2, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
+      if (!this.shape) this.shape = { v: FORMAT_VERSION, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
     const built = createSessionServer(this);

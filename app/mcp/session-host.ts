@@ -71,7 +71,7 @@ export class SessionHost {
   constructor(options: SessionHostOptions) {
     this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
-    this.#shapes = new ShapeCache(options.store);
+    this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
     this.#streams = new StreamHub({ store: options.store, log: this.#events, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
     this.#live = new LiveCache<LiveSession>({

@@ -1,5 +1,7 @@
 // Keeps cached shapes honest: marks them when another replica announces a change or the channel cannot
 // vouch for them, and re-reads a marked shape (one read per session at a time) before it is served.
+import type { Logger } from 'pino';
+import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { LiveSession } from './live-session.js';
 
@@ -23,7 +25,11 @@ export function dependsOnShape(session: LiveSession, body: unknown): boolean {
 export class ShapeCache {
   readonly #reading = new WeakMap<LiveSession, Promise<Freshness>>();
 
-  constructor(private readonly store: SessionStore) {}
+  constructor(
+    private readonly store: SessionStore,
+    /** Where a record that turned unreadable under a live session is reported (a format outside the window, say). */
+    private readonly logger?: Pick<Logger, 'warn'>,
+  ) {}
 
   /** True when the shape must be re-read before this request is served. */
   needsRead(session: LiveSession): boolean {
@@ -57,6 +63,7 @@ export class ShapeCache {
       // nothing newer can have been confirmed while the store is away, so the cached shape stands.
       return session.knownRev > session.rev ? 'unavailable-stale' : 'unavailable-cached';
     }
+    if (result.status === 'corrupt') this.logger?.warn({ session: sessionTag(session.id), reason: 'corrupt', detail: result.reason }, 'session record unreadable; session ended here');
     // Never stored (created while the store was away): the cache is all there is.
     if (session.rev === 0) return 'unavailable-cached';
     return 'gone';

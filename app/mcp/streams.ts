@@ -3,7 +3,7 @@
 // from the session's log in the store, so a notification sent by any replica reaches the client
 // through whichever replica holds its stream.
 import { HttpError, RPC } from '../http/errors.js';
-import { parseEventId, STANDALONE_STREAM, type LoggedEvent } from '../sessions/events.js';
+import { parseEventId, STANDALONE_STREAM, unreadableEventId, type LoggedEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
 import { eventsAfter, type EventLog, type EventSource } from './event-log.js';
 
@@ -136,7 +136,11 @@ export class StreamHub {
     if (lastEventId) {
       const parts = parseEventId(lastEventId);
       // Never another session's events, never a guess: a clear 400 the client can act on.
-      if (!parts || parts.tag !== session.tag) throw new HttpError(400, RPC.serverError, 'Bad Request: Last-Event-ID is not an event of this session; open a new stream without it');
+      if (!parts || parts.tag !== session.tag) {
+        // An id of a release outside this one's window says so: the operator sees which rollout broke the rule.
+        const unreadable = unreadableEventId(lastEventId);
+        throw new HttpError(400, RPC.serverError, `Bad Request: ${unreadable ?? 'Last-Event-ID is not an event of this session'}; open a new stream without it`);
+      }
       streamId = parts.streamId;
     }
     await this.o.log.flush();

@@ -1,4 +1,5 @@
 // SSE events kept per session so any replica can replay and continue a stream: ids, bounds, codec.
+import { eventIdFormat, eventIdPrefix, isReadableVersion, unreadableVersion } from './format.js';
 
 /** The standalone (GET) stream's id in the SDK transport. */
 export const STANDALONE_STREAM = '_GET_stream';
@@ -28,24 +29,38 @@ export interface LoggedEvent extends StoredEvent {
   readonly cursor: string;
 }
 
-/** Parts of an event id: `e1.<session tag>.<stream id>.<writer>.<sequence>`. Opaque to clients. */
+/**
+ * Parts of an event id: `e<n>.<session tag>.<stream id>.<writer>.<sequence>`, `e<n>` naming the format
+ * version that minted it. Opaque to clients. A later format may append parts; this one ignores them.
+ */
 export interface EventIdParts {
+  /** Format version of the release that minted the id. */
+  readonly format: number;
   readonly tag: string;
   readonly streamId: string;
 }
 
 const STREAM_ID = /^(?:_GET_stream|[0-9a-f-]{36})$/;
+/** Parts a newer format may append after the sequence (docs/compatibility.md): at most a few, short. */
+const MAX_EXTRA_PARTS = 3;
 
 export function formatEventId(tag: string, streamId: string, writer: string, sequence: number): string {
-  return `e1.${tag}.${streamId}.${writer}.${sequence.toString(36)}`;
+  return `${eventIdPrefix()}.${tag}.${streamId}.${writer}.${sequence.toString(36)}`;
 }
 
-/** Parses an event id; undefined for anything this server did not mint. */
+/** Parses an event id of a format this release reads; undefined for anything else (or not minted by this server). */
 export function parseEventId(eventId: string): EventIdParts | undefined {
   if (eventId.length > 120) return undefined;
-  const parts = eventId.split('.');
-  if (parts.length !== 5 || parts[0] !== 'e1') return undefined;
-  const [, tag = '', streamId = '', writer = '', sequence = ''] = parts;
+  const [prefix = '', tag = '', streamId = '', writer = '', sequence = '', ...extra] = eventId.split('.');
+  const format = eventIdFormat(prefix);
+  if (format === undefined || !isReadableVersion(format) || extra.length > MAX_EXTRA_PARTS) return undefined;
   if (!/^[0-9a-f]{12}$/.test(tag) || !STREAM_ID.test(streamId) || !/^[0-9a-z]{1,16}$/.test(writer) || !/^[0-9a-z]{1,12}$/.test(sequence)) return undefined;
-  return { tag, streamId };
+  if (!extra.every((part) => /^[0-9a-z_-]{1,16}$/.test(part))) return undefined;
+  return { format, tag, streamId };
+}
+
+/** Why an id that looks like an event id is refused when its format is outside the window; undefined otherwise. */
+export function unreadableEventId(eventId: string): string | undefined {
+  const format = eventIdFormat(eventId.split('.', 1)[0] ?? '');
+  return format === undefined || isReadableVersion(format) ? undefined : unreadableVersion('Last-Event-ID', format);
 }

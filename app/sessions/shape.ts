@@ -1,8 +1,7 @@
 // A session's shape: what a restore and the tool list need, bounded and revisioned; its codec and limits.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-
-export const SHAPE_VERSION = 2;
+import { FORMAT_VERSION, isReadableVersion, unreadableVersion } from './format.js';
 
 /** Session ids this server mints: lower-case RFC 4122 UUIDs from `crypto.randomUUID()`. */
 const MINTED_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,8 +24,13 @@ export const SHAPE_LIMITS = { capabilitiesBytes: 8 * 1024, clientInfoBytes: 1024
 
 const ClientInfo = z.looseObject({ name: z.string(), version: z.string() });
 
-export const SessionShapeSchema = z.object({
-  v: z.literal(SHAPE_VERSION),
+/**
+ * Loose: fields a newer release added are kept, so a rewrite by this release (a toolset enabled) carries
+ * them through instead of dropping them (docs/compatibility.md).
+ */
+export const SessionShapeSchema = z.looseObject({
+  /** Format version of the release that wrote the record last; a reader accepts `READABLE_VERSIONS`. */
+  v: z.number().int(),
   id: z.string().refine(isMintedSessionId, 'not a minted session id'),
   createdAt: z.number().int().nonnegative(),
   maxExpiresAt: z.number().int().positive(),
@@ -91,8 +95,9 @@ export function replayInitialize(shape: SessionShape, requestId: string) {
   };
 }
 
+/** Every write says who wrote it: a record rewritten here carries this release's version, whatever it was read as. */
 export function encodeShape(shape: SessionShape): string {
-  return JSON.stringify(shape);
+  return JSON.stringify({ ...shape, v: FORMAT_VERSION });
 }
 
 export type DecodeResult = { ok: true; shape: SessionShape } | { ok: false; reason: string };
@@ -105,8 +110,8 @@ export function decodeShape(raw: string, expectedId: string): DecodeResult {
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  if (typeof json === 'object' && json !== null && 'v' in json && json.v !== SHAPE_VERSION) {
-    return { ok: false, reason: `record version ${String(json.v)} is not ${SHAPE_VERSION}` };
+  if (typeof json === 'object' && json !== null && 'v' in json && !(typeof json.v === 'number' && isReadableVersion(json.v))) {
+    return { ok: false, reason: unreadableVersion('record', json.v) };
   }
   const parsed = SessionShapeSchema.safeParse(json);
   if (!parsed.success) {

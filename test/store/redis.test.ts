@@ -54,7 +54,7 @@ describe('RedisSessionStore', () => {
     const inspect = fixture.redis.client();
     const cases: Array<[string, (key: string, id: string) => Promise<unknown>]> = [
       ['not JSON', (key) => inspect.hset(key, { rev: '1', shape: '{"v":2,' })],
-      ['record version 1 is not 2', (key, id) => inspect.hset(key, { rev: '1', shape: JSON.stringify({ ...sampleShape({ id }), v: 1 }) })],
+      ['record format version 1 is outside the versions this release reads', (key, id) => inspect.hset(key, { rev: '1', shape: JSON.stringify({ ...sampleShape({ id }), v: 1 }) })],
       ['record id does not match its key', (key) => inspect.hset(key, { rev: '1', shape: JSON.stringify(sampleShape()) })],
       ['revision or shape missing', (key) => inspect.hset(key, { shape: '{}' })],
       ['WRONGTYPE', (key) => inspect.set(key, 'a string')],

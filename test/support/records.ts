@@ -1,11 +1,12 @@
 // A valid session shape for store tests, with whatever fields a test wants to differ.
 import { randomUUID } from 'node:crypto';
+import { FORMAT_VERSION } from '../../app/sessions/format.js';
 import type { SessionShape } from '../../app/sessions/shape.js';
 
 export function sampleShape(overrides: Partial<SessionShape> = {}): SessionShape {
   const now = Date.now();
   return {
-    v: 2,
+    v: FORMAT_VERSION,
     id: randomUUID(),
     createdAt: now,
     maxExpiresAt: now + 3_600_000,
