@@ -1,0 +1,109 @@
+// End to end: server→client requests and cancellations whose answer lands on another replica than the
+// one that sent or runs them. Real processes sharing one redis-server, real SDK 1.32 clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectAsking, routeByKind } from '../support/asking-client.js';
+import { TestRedis } from '../support/redis.js';
+import { ServerProcess } from '../support/server-process.js';
+
+let redis: TestRedis;
+let a: ServerProcess;
+let b: ServerProcess;
+let c: ServerProcess;
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+  [a, b, c] = await Promise.all([0, 1, 2].map(() => ServerProcess.start({ env: { REDIS_URL: redis.url } })));
+});
+
+afterAll(async () => {
+  await Promise.all([a, b, c].map((s) => s?.kill()));
+  await redis?.close();
+});
+
+/** Waits until `probe` finds something, or fails after `ms`. */
+async function eventually<T>(probe: () => T | undefined, ms = 8000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error('not seen in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The late answer a client reports after it cancelled a call: the server's final message on that call's stream. */
+const lateAnswer = (errors: readonly string[]) => errors.find((e) => e.startsWith('Received a response for an unknown message ID'));
+
+describe('server→client requests answered on any replica', () => {
+  it('routing:elicit — the user confirms forget_all on another replica than the one running it, and the tool finishes with that answer', async () => {
+    // Every request to a, every answer to b: the ingress without affinity, at its worst.
+    const client = await connectAsking(a.url, { fetch: routeByKind((kind) => (kind === 'response' ? b.origin : a.origin)) });
+    await client.call('remember', { key: 'city', value: 'Lisbon' });
+    await client.call('remember', { key: 'day', value: 'Tuesday' });
+    const answered = await client.client.callTool({ name: 'forget_all', arguments: {} }, undefined, { timeout: 15_000 });
+    expect(answered.content).toEqual([{ type: 'text', text: 'Cleared 2 keys.' }]);
+    expect(client.asked).toEqual([{ method: 'elicitation/create', id: expect.stringMatching(/^s1\./) }]);
+    await expect(client.call('recall', { key: 'city' })).rejects.toThrow(/Nothing is remembered/);
+    await client.close();
+  });
+
+  it('routing:elicit-third — an answer on a third replica reaches the one that asked; "no" keeps everything', async () => {
+    const client = await connectAsking(a.url, { fetch: routeByKind((kind) => (kind === 'response' ? c.origin : a.origin)), answer: { action: 'accept', content: { confirm: false } } });
+    await client.call('remember', { key: 'city', value: 'Lisbon' });
+    const answered = await client.client.callTool({ name: 'forget_all', arguments: {} }, undefined, { timeout: 15_000 });
+    expect(answered.content).toEqual([{ type: 'text', text: 'Kept everything.' }]);
+    expect(await client.call('recall', { key: 'city' })).toBe('Lisbon');
+    await client.close();
+  });
+
+  it('routing:sample — summarize returns what the client\'s model wrote, answered on another replica', async () => {
+    const client = await connectAsking(a.url, { fetch: routeByKind((kind) => (kind === 'response' ? b.origin : a.origin)), sample: 'You are in Lisbon on a Tuesday.' });
+    await client.call('remember', { key: 'city', value: 'Lisbon' });
+    const answered = await client.client.callTool({ name: 'summarize', arguments: {} }, undefined, { timeout: 15_000 });
+    expect(answered.content).toEqual([{ type: 'text', text: 'You are in Lisbon on a Tuesday.' }]);
+    expect(client.asked.map((q) => q.method)).toEqual(['sampling/createMessage']);
+    await client.close();
+  });
+
+  it('routing:no-elicitation — a client that cannot ask gets a tool error saying so, and nothing is cleared', async () => {
+    const client = await connectAsking(a.url, { capable: false });
+    await client.call('remember', { key: 'city', value: 'Lisbon' });
+    await expect(client.call('forget_all')).rejects.toThrow(/declared no elicitation capability/);
+    await expect(client.call('summarize')).rejects.toThrow(/declared no sampling capability/);
+    expect(await client.call('recall', { key: 'city' })).toBe('Lisbon');
+    await client.close();
+  });
+});
+
+describe('cancellations', () => {
+  /** Starts countdown on a, cancels it once it has reported progress, and returns the call's final message. */
+  async function cancelCountdown(cancelTo: string): Promise<string> {
+    const client = await connectAsking(a.url, { fetch: routeByKind((kind) => (kind === 'notification' ? cancelTo : a.origin)) });
+    const abort = new AbortController();
+    let progressed = false;
+    const call = client.client.callTool({ name: 'countdown', arguments: { seconds: 8 } }, undefined, { signal: abort.signal, onprogress: () => (progressed = true), timeout: 30_000 });
+    const settled = call.then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    await eventually(() => (progressed ? true : undefined));
+    abort.abort('the user stopped it');
+    expect(await settled).toMatch(/the user stopped it/);
+    // The server's last word on that call's stream: the cancellation, never "done".
+    const last = await eventually(() => lateAnswer(client.errors), 15_000);
+    await client.close();
+    return last;
+  }
+
+  it('routing:cancel-other — a cancellation posted to another replica aborts the call where it runs (no "done")', async () => {
+    const last = await cancelCountdown(b.origin);
+    expect(last).toContain('Request cancelled');
+    expect(last).not.toContain('done');
+  });
+
+  it('routing:cancel-local — a call cancelled on its own replica ends its stream with the cancellation, not an open stream', async () => {
+    const last = await cancelCountdown(a.origin);
+    expect(last).toContain('Request cancelled');
+    expect(last).not.toContain('done');
+  });
+});
