@@ -12,7 +12,8 @@ let c: ServerProcess;
 
 beforeAll(async () => {
   redis = await TestRedis.start();
-  [a, b, c] = await Promise.all([0, 1, 2].map(() => ServerProcess.start({ env: { REDIS_URL: redis.url } })));
+  const start = () => ServerProcess.start({ env: { REDIS_URL: redis.url } });
+  [a, b, c] = await Promise.all([start(), start(), start()]);
 });
 
 afterAll(async () => {
