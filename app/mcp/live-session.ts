@@ -126,6 +126,10 @@ export class LiveSession implements SessionContext, EventSource {
     return this.#host.ttlMs(this);
   }
 
+  get answersInJson(): boolean {
+    return this.#host.responseMode === 'json';
+  }
+
   get toolsets(): readonly string[] {
     return this.shape?.toolsets ?? [];
   }

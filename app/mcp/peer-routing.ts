@@ -19,6 +19,8 @@ export interface PeerSession {
   /** Short hash of the id, for logs. */
   readonly tag: string;
   readonly transport: WebStandardStreamableHTTPServerTransport;
+  /** Responses are plain JSON (`MCP_RESPONSE_MODE=json`): a call has no stream of its own to carry a question. */
+  readonly answersInJson: boolean;
 }
 
 /**
@@ -41,7 +43,9 @@ const idKey = (id: unknown) => `${typeof id}:${String(id)}`;
 /** Routes peer messages arriving from other replicas to the live sessions they name. One per host. */
 export class PeerRouter {
   readonly #o: PeerRouterOptions;
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: Array<() => void>;
+  /** Copies with questions out: what to re-read when the peer channel may have missed answers. */
+  readonly #waiting = new Set<SessionPeers>();
   #copies = 0;
   /** Responses this replica handed to another one, and cancellations it broadcast (for /statusz and the bench). */
   routedResponses = 0;
@@ -49,7 +53,7 @@ export class PeerRouter {
 
   constructor(options: PeerRouterOptions) {
     this.#o = options;
-    this.#unsubscribe = options.store.onPeerMessage((message) => this.#received(message));
+    this.#unsubscribe = [options.store.onPeerMessage((message) => this.#received(message)), options.store.onChannelSuspect(() => this.#catchUp())];
   }
 
   /** Wraps a connected session's transport; from then on its outgoing request ids name this replica. */
@@ -76,6 +80,24 @@ export class PeerRouter {
     this.#o.store.broadcast(message).catch((error: Error) => this.#o.logger.warn({ session: session.tag, detail: error.message }, 'cancellation not routed: store unavailable'));
   }
 
+  /** @internal A copy now has questions out, or none any more. */
+  waiting(peers: SessionPeers, yes: boolean): void {
+    if (yes) this.#waiting.add(peers);
+    else this.#waiting.delete(peers);
+  }
+
+  /** The channel went silent or came back: answers published meanwhile are in their sessions' mailboxes. */
+  #catchUp(): void {
+    for (const peers of this.#waiting) {
+      this.#o.store.routedResponses(peers.sessionId).then(
+        (answers) => {
+          for (const answer of answers) peers.deliverResponse(answer as JSONRPCMessage);
+        },
+        () => undefined, // the store is away too: the next suspect or proof reads again
+      );
+    }
+  }
+
   #received(message: PeerMessage): void {
     // Only the session the message names: the receiving replica checked that its caller owns it.
     const peers = this.#o.find(message.session)?.peers;
@@ -85,7 +107,8 @@ export class PeerRouter {
   }
 
   close(): void {
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#waiting.clear();
   }
 }
 
@@ -111,13 +134,30 @@ export class SessionPeers {
     this.#deliver = deliver;
     this.#send = transport.send.bind(transport);
     // The SDK calls both through the transport object each time, so replacing them here is enough.
-    transport.send = (message, options) => this.#send(this.#outgoing(message), options);
+    transport.send = (message, options) => {
+      const m = message as Message;
+      // A JSON answer cannot carry a question (the SDK would drop it): it goes to the GET stream instead.
+      const unrelated = session.answersInJson && isRequest(m) && options?.relatedRequestId !== undefined;
+      return this.#send(this.#outgoing(message), unrelated ? { ...options, relatedRequestId: undefined } : options);
+    };
     transport.onmessage = (message, extra) => this.#incoming(message, extra);
+    // Closed (evicted, deleted, stopping): the SDK fails its questions out, so nothing is waited for any more.
+    const onclose = transport.onclose;
+    transport.onclose = () => {
+      this.#pending.clear();
+      router.waiting(this, false);
+      onclose?.();
+    };
   }
 
-  /** Requests this copy sent that still await an answer. */
-  get pending(): number {
-    return this.#pending.size;
+  get sessionId(): string {
+    return this.#session.id;
+  }
+
+  #settled(n: number): boolean {
+    if (!this.#pending.delete(n)) return false;
+    if (this.#pending.size === 0) this.#router.waiting(this, false);
+    return true;
   }
 
   /** An answer to a request this replica sent, received here or routed from another replica. */
@@ -125,7 +165,7 @@ export class SessionPeers {
     const m = message as Message;
     const id = parseRequestId(m.id);
     // Another copy's (the session was evicted and restored since), answered twice, or made up: dropped.
-    if (!id || id.replica !== this.#self.replica || id.copy !== this.#self.copy || !this.#pending.delete(id.n)) return;
+    if (!id || id.replica !== this.#self.replica || id.copy !== this.#self.copy || !this.#settled(id.n)) return;
     this.#deliver({ ...m, id: id.n } as JSONRPCMessage, extra);
   }
 
@@ -149,11 +189,12 @@ export class SessionPeers {
     }
     if (isRequest(m) && typeof m.id === 'number') {
       this.#pending.add(m.id);
+      this.#router.waiting(this, true);
       return { ...m, id: wrapRequestId(this.#self, m.id) } as JSONRPCMessage;
     }
     // The SDK cancels its own request (timeout, abort) by the id it knows: the client knows the wrapped one.
     const cancelled = isCancel(m) ? cancelledId(m) : undefined;
-    if (typeof cancelled === 'number' && this.#pending.delete(cancelled)) {
+    if (typeof cancelled === 'number' && this.#settled(cancelled)) {
       return { ...m, params: { ...(m.params as object), requestId: wrapRequestId(this.#self, cancelled) } } as unknown as JSONRPCMessage;
     }
     return message;

@@ -134,6 +134,11 @@ export class MemorySessionStore implements SessionStore {
   /** There is no other replica to tell. */
   async broadcast(): Promise<void> {}
 
+  /** Nothing is routed in one process. */
+  async routedResponses(): Promise<unknown[]> {
+    return [];
+  }
+
   onPeerMessage(listener: (message: PeerMessage) => void): () => void {
     this.#peerListeners.add(listener);
     return () => this.#peerListeners.delete(listener);

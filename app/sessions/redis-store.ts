@@ -9,6 +9,7 @@ import type { RedisTarget } from './redis-url.js';
 import type { EventBatch, LoggedEvent } from './events.js';
 import { appendEvents, eventsKey, readEvents } from './redis-events.js';
 import { decodePeerMessage, encodePeerMessage } from './peer-messages.js';
+import { mailboxKey, publishPeer, readMailbox } from './redis-peers.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -257,11 +258,16 @@ export class RedisSessionStore implements SessionStore {
 
   // Peer channels are plain PUBLISH, never inside a session's script: on a sharded Redis they span every node.
   async sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean> {
-    return (await this.#client.publish(this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message))) > 0;
+    const mailbox = message.kind === 'response' ? { key: mailboxKey(this.#prefix, message.session), answer: JSON.stringify(message.message) } : undefined;
+    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), mailbox);
   }
 
   async broadcast(message: PeerMessage): Promise<void> {
-    await this.#client.publish(this.#fleetChannel, encodePeerMessage(this.#origin, message));
+    await publishPeer(this.#client, this.#fleetChannel, encodePeerMessage(this.#origin, message));
+  }
+
+  async routedResponses(id: string): Promise<unknown[]> {
+    return readMailbox(this.#client, mailboxKey(this.#prefix, id));
   }
 
   onPeerMessage(listener: (message: PeerMessage) => void): () => void {

@@ -93,6 +93,11 @@ export interface SessionStore {
   sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean>;
   /** Sends a message to every other replica (a channel shared by the fleet, never a session's keys). Throws when down. */
   broadcast(message: PeerMessage): Promise<void>;
+  /**
+   * Answers routed to this session's replicas in the last minute (JSON-RPC responses), kept beside the
+   * PUBLISH so a sender whose subscriber missed it can still find its answer. Throws when down.
+   */
+  routedResponses(id: string): Promise<unknown[]>;
   /** Registers a listener for peer messages addressed to this replica or broadcast by another one. */
   onPeerMessage(listener: (message: PeerMessage) => void): () => void;
   health(): StoreHealth;

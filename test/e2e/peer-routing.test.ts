@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsking, routeByKind } from '../support/asking-client.js';
 import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
+import { FreezingProxy } from '../support/tcp-proxy.js';
 
 let redis: TestRedis;
 let a: ServerProcess;
@@ -64,6 +65,22 @@ describe('server→client requests answered on any replica', () => {
     expect(answered.content).toEqual([{ type: 'text', text: 'You are in Lisbon on a Tuesday.' }]);
     expect(client.asked.map((q) => q.method)).toEqual(['sampling/createMessage']);
     await client.close();
+  });
+
+  it('routing:missed-publish — an answer published while the asking replica\'s subscriber is silently dead still reaches it once the channel is re-established', async () => {
+    const freezer = await FreezingProxy.start(redis.port);
+    const d = await ServerProcess.start({ env: { REDIS_URL: freezer.url } });
+    try {
+      const client = await connectAsking(d.url, { fetch: routeByKind((kind) => (kind === 'response' ? b.origin : d.origin)) });
+      await client.call('remember', { key: 'city', value: 'Lisbon' });
+      expect(freezer.freezeSubscribers()).toBe(1); // packets vanish, no FIN: the PUBLISH to d is lost
+      const answered = await client.client.callTool({ name: 'forget_all', arguments: {} }, undefined, { timeout: 15_000 });
+      expect(answered.content).toEqual([{ type: 'text', text: 'Cleared 1 key.' }]);
+      await client.close();
+    } finally {
+      await d.kill();
+      await freezer.close();
+    }
   });
 
   it('routing:no-elicitation — a client that cannot ask gets a tool error saying so, and nothing is cleared', async () => {
