@@ -132,7 +132,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   /** There is no other replica to tell. */
-  async broadcast(): Promise<void> {}
+  async broadcast(_message: PeerMessage): Promise<void> {}
 
   /** Nothing is routed in one process. */
   async routedResponses(): Promise<unknown[]> {

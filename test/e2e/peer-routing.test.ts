@@ -2,6 +2,7 @@
 // one that sent or runs them. Real processes sharing one redis-server, real SDK 1.32 clients.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsking, routeByKind } from '../support/asking-client.js';
+import { rawPost } from '../support/clients.js';
 import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
 import { FreezingProxy } from '../support/tcp-proxy.js';
@@ -90,6 +91,55 @@ describe('server→client requests answered on any replica', () => {
     await expect(client.call('summarize')).rejects.toThrow(/declared no sampling capability/);
     expect(await client.call('recall', { key: 'city' })).toBe('Lisbon');
     await client.close();
+  });
+});
+
+const VERSION = '2025-11-25';
+
+/** A session opened with raw JSON-RPC (so a test decides every answer); resolves its id. */
+async function rawSession(url: string, capabilities: Record<string, unknown>): Promise<string> {
+  const init = await rawPost(url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: VERSION, capabilities, clientInfo: { name: 'raw', version: '1' } } });
+  const id = init.headers.get('mcp-session-id') as string;
+  await init.text();
+  await (await rawPost(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': id, 'mcp-protocol-version': VERSION })).text();
+  return id;
+}
+
+/** Reads an SSE body until a data line matching `pattern`; resolves that message. */
+async function nextMessage(reader: ReadableStreamDefaultReader<Uint8Array>, pattern: RegExp, seen: { text: string }): Promise<Record<string, unknown>> {
+  const decoder = new TextDecoder();
+  for (;;) {
+    const line = seen.text.split('\n').find((l) => l.startsWith('data: ') && pattern.test(l));
+    if (line) {
+      seen.text = seen.text.slice(seen.text.indexOf(line) + line.length);
+      return JSON.parse(line.slice('data: '.length)) as Record<string, unknown>;
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before ${pattern}`);
+    seen.text += decoder.decode(value, { stream: true });
+  }
+}
+
+describe('answers belong to their session', () => {
+  it('routing:foreign-answer — an answer posted under another session (on another replica) does not resolve the question; the real answer does', async () => {
+    const asker = await rawSession(a.url, { elicitation: { form: {} } });
+    const headers = (session: string) => ({ 'mcp-session-id': session, 'mcp-protocol-version': VERSION });
+    await (await rawPost(a.url, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remember', arguments: { key: 'k', value: 'v' } } }, headers(asker))).text();
+    const call = await rawPost(a.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'forget_all', arguments: {} } }, headers(asker));
+    const reader = (call.body as ReadableStream<Uint8Array>).getReader();
+    const seen = { text: '' };
+    const question = await nextMessage(reader, /elicitation\/create/, seen);
+    expect(question.id).toMatch(/^s1\./);
+
+    const other = await rawSession(b.url, { elicitation: { form: {} } });
+    const spoof = await rawPost(b.url, { jsonrpc: '2.0', id: question.id, result: { action: 'accept', content: { confirm: true } } }, headers(other));
+    expect(spoof.status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // time for a wrongly routed answer to land
+    const real = await rawPost(b.url, { jsonrpc: '2.0', id: question.id, result: { action: 'accept', content: { confirm: false } } }, headers(asker));
+    expect(real.status).toBe(202);
+    const result = await nextMessage(reader, /"id":2/, seen);
+    expect(JSON.stringify(result)).toContain('Kept everything.');
+    await reader.cancel();
   });
 });
 
