@@ -54,6 +54,9 @@ export interface HostStats {
   readonly liveSessions: number;
   readonly restores: number;
   readonly restoreMisses: number;
+  /** Client answers to another replica's questions handed over, and cancellations sent to the fleet. */
+  readonly routedResponses: number;
+  readonly routedCancels: number;
 }
 
 export class SessionHost {
@@ -127,7 +130,7 @@ export class SessionHost {
   }
 
   get stats(): HostStats {
-    return { liveSessions: this.#live.size, restores: this.#restorer.restores, restoreMisses: this.#restorer.misses };
+    return { liveSessions: this.#live.size, restores: this.#restorer.restores, restoreMisses: this.#restorer.misses, routedResponses: this.#peers.routedResponses, routedCancels: this.#peers.routedCancels };
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */

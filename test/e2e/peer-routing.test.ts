@@ -175,3 +175,27 @@ describe('cancellations', () => {
     expect(last).not.toContain('done');
   });
 });
+
+describe('JSON response mode', () => {
+  it('routing:json — with plain JSON answers, a question goes to the GET stream, its answer on another replica comes home, and a cancelled call gets its answer at once', async () => {
+    const env = { REDIS_URL: redis.url, MCP_RESPONSE_MODE: 'json' };
+    const [x, y] = await Promise.all([ServerProcess.start({ env }), ServerProcess.start({ env })]);
+    try {
+      const client = await connectAsking(x.url, { fetch: routeByKind((kind) => (kind === 'response' || kind === 'notification' ? y.origin : x.origin)) });
+      await client.call('remember', { key: 'city', value: 'Lisbon' });
+      const answered = await client.client.callTool({ name: 'forget_all', arguments: {} }, undefined, { timeout: 15_000 });
+      expect(answered.content).toEqual([{ type: 'text', text: 'Cleared 1 key.' }]);
+
+      const abort = new AbortController();
+      const call = client.client.callTool({ name: 'countdown', arguments: { seconds: 8 } }, undefined, { signal: abort.signal, timeout: 30_000 }).catch((error: Error) => error.message);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      abort.abort('stop');
+      expect(await call).toMatch(/stop/);
+      const last = await eventually(() => lateAnswer(client.errors), 15_000);
+      expect(last).toContain('Request cancelled');
+      await client.close();
+    } finally {
+      await Promise.all([x.kill(), y.kill()]);
+    }
+  });
+});
