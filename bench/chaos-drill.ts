@@ -44,7 +44,7 @@ export interface DrillResult {
   readonly refused: number;
   /** Reads that showed a key older than a write the server had confirmed (target 0). */
   readonly confirmedWritesLost: number;
-  /** Eliciting clients' forget_all calls, answers given, and calls that did not end with the answer, by phase (target 0 outside SIGKILL). */
+  /** Eliciting clients' forget_all calls, answers given, and calls that did not end with the answer, by phase (target 0 outside SIGKILL and the Redis outage). */
   readonly elicitations: { clients: number; calls: number; answered: number; lostByPhase: Record<string, number> };
   readonly proxy502: number;
   /** Requests the proxy answered 503 because no replica was ready. */

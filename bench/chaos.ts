@@ -77,7 +77,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['confirmed writes lost', (r) => String(r.confirmedWritesLost)],
     ['writes refused ("Not saved", retried)', (r) => String(r.refused)],
     ['eliciting clients, forget_all calls (answered)', (r) => `${r.elicitations.clients}, ${r.elicitations.calls} (${r.elicitations.answered})`],
-    ['  elicitations lost outside SIGKILL (target 0)', (r) => String(elicitationsLostOutsideKills(r))],
+    ['  lost outside SIGKILL, Redis down (target 0)', (r) => String(elicitationsLostOutsideFaults(r))],
     ['  elicitations lost by phase', (r) => Object.entries(r.elicitations.lostByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
@@ -92,15 +92,18 @@ export function summaryTable(results: readonly DrillResult[]): string {
   return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => `${cell(r)}  `.padEnd(COLUMN)).join(''))].join('\n');
 }
 
-/** Eliciting calls that did not end with the user's answer, outside the phases where replicas are SIGKILLed. */
-export function elicitationsLostOutsideKills(r: DrillResult): number {
-  return Object.entries(r.elicitations.lostByPhase).reduce((n, [phase, lost]) => (phase === 'SIGKILL' ? n : n + lost), 0);
+/**
+ * Eliciting calls that did not end with the user's answer, outside the SIGKILL phase (a question dies
+ * with its replica) and the Redis outage (an answer landing on another replica cannot be handed over).
+ */
+export function elicitationsLostOutsideFaults(r: DrillResult): number {
+  return Object.entries(r.elicitations.lostByPhase).reduce((n, [phase, lost]) => (phase === 'SIGKILL' || phase === 'Redis down' ? n : n + lost), 0);
 }
 
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL ${elicitationsLostOutsideKills(r)}/${r.elicitations.calls}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;

@@ -84,6 +84,29 @@ describe('server→client requests answered on any replica', () => {
     }
   });
 
+  it('routing:outage — during a Redis outage an answer posted to the replica that asked still resolves its question: a local answer needs no Redis', async () => {
+    const own = await TestRedis.start();
+    const e = await ServerProcess.start({ env: { REDIS_URL: own.url } });
+    try {
+      const client = await connectAsking(e.url, {
+        answer: { action: 'accept', content: { confirm: false } },
+        // The user answers once the replica has noticed the outage (its channel unproven after 3 s).
+        beforeAnswer: async () => {
+          await own.stopKeepingData();
+          await new Promise((resolve) => setTimeout(resolve, 3500));
+        },
+      });
+      await client.call('remember', { key: 'city', value: 'Lisbon' });
+      const answered = await client.client.callTool({ name: 'forget_all', arguments: {} }, undefined, { timeout: 12_000 });
+      expect(answered.content).toEqual([{ type: 'text', text: 'Kept everything.' }]);
+      await own.resume();
+      await client.close();
+    } finally {
+      await e.kill();
+      await own.close();
+    }
+  });
+
   it('routing:no-elicitation — a client that cannot ask gets a tool error saying so, and nothing is cleared', async () => {
     const client = await connectAsking(a.url, { capable: false });
     await client.call('remember', { key: 'city', value: 'Lisbon' });

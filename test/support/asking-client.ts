@@ -8,6 +8,8 @@ export interface AskingClientOptions {
   readonly answer?: ElicitResult;
   /** The model's text for every sampling request. */
   readonly sample?: string;
+  /** Runs before each form is answered (a user taking their time). */
+  readonly beforeAnswer?: () => Promise<void>;
   /** Without elicitation (and sampling) capability, as a client that cannot ask its user. */
   readonly capable?: boolean;
 }
@@ -31,6 +33,7 @@ export async function connectAsking(url: string, options: AskingClientOptions = 
       if (!capable) return;
       c.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
         asked.push({ method: request.method, id: extra.requestId });
+        await options.beforeAnswer?.();
         return options.answer ?? { action: 'accept', content: { confirm: true } };
       });
       c.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => {
