@@ -60,7 +60,7 @@ export function printTable(f: Figures): void {
     ['replay of 100 missed events (fresh replica), p50 / p99 ms', '', `${f2(f.streams.replay100.p50)} / ${f2(f.streams.replay100.p99)}`, '', `${f.streams.replay100.samples} resumes, restore included`],
     ['elicitation answered on the asking replica, p50 / p99 ms', '', `${f2(f.elicitation.sameReplica.p50)} / ${f2(f.elicitation.sameReplica.p99)}`, '', `${f.elicitation.samples} calls, SDK 1.32 client`],
     ['elicitation answered on another replica, p50 / p99 ms', '', `${f2(f.elicitation.otherReplica.p50)} / ${f2(f.elicitation.otherReplica.p99)}`, '', `extra p99 +${f2(f.elicitation.extra.p99)} ms; <= 20 ms ${verdict(f.elicitation.extra.p99 <= 20)}; lost ${f.elicitation.lost} (target 0)`],
-    ['Redis commands per routed answer', '', f2(f.elicitation.commandsPerRoutedAnswer), '', 'one PUBLISH to the asking replica'],
+    ['Redis commands per routed answer', '', f2(f.elicitation.commandsPerRoutedAnswer), '', 'RPUSH, LTRIM, PEXPIRE (mailbox) + PUBLISH: one pipeline'],
     ['heartbeat, commands/s per idle replica', '0', f2(f.heartbeatCommandsPerSecond), '', 'one PUBLISH a second'],
     ['restore p50 / p99, ms (fresh replica)', 'n/a (lost)', `${f2(r.restore.p50)} / ${f2(r.restore.p99)}`, `${f2(naive.p50)} / ${f2(naive.p99)} (every request)`, `p99 over warm: +${f2(r.restore.p99 - r.warmOnSameReplica.p99)} ms; <= 5 ms ${verdict(r.restore.p99 - r.warmOnSameReplica.p99 <= 5)}`],
     ['warm p50 / p99 on that replica, ms', '', `${f2(r.warmOnSameReplica.p50)} / ${f2(r.warmOnSameReplica.p99)}`, '', 'sequential, one request at a time'],
