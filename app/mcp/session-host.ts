@@ -10,6 +10,7 @@ import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
 import { EventLog } from './event-log.js';
+import { PeerRouter } from './peer-routing.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
@@ -53,6 +54,9 @@ export interface HostStats {
   readonly liveSessions: number;
   readonly restores: number;
   readonly restoreMisses: number;
+  /** Client answers to another replica's questions handed over, and cancellations sent to the fleet. */
+  readonly routedResponses: number;
+  readonly routedCancels: number;
 }
 
 export class SessionHost {
@@ -66,6 +70,7 @@ export class SessionHost {
   readonly #records: RecordKeeper;
   readonly #unsubscribe: Array<() => void>;
   readonly #sessionHost: LiveSessionHost;
+  readonly #peers: PeerRouter;
   #closing = false;
 
   constructor(options: SessionHostOptions) {
@@ -99,8 +104,10 @@ export class SessionHost {
       touchIntervalMs: this.#o.touchIntervalMs,
       onGone: (s) => this.#drop(s, 'gone from the store'),
     });
+    this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
       store: options.store,
+      peers: this.#peers,
       events: this.#events,
       retryMs: this.#o.sseRetryMs,
       replica: options.replica,
@@ -123,7 +130,7 @@ export class SessionHost {
   }
 
   get stats(): HostStats {
-    return { liveSessions: this.#live.size, restores: this.#restorer.restores, restoreMisses: this.#restorer.misses };
+    return { liveSessions: this.#live.size, restores: this.#restorer.restores, restoreMisses: this.#restorer.misses, routedResponses: this.#peers.routedResponses, routedCancels: this.#peers.routedCancels };
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
@@ -283,6 +290,7 @@ export class SessionHost {
   async close(): Promise<void> {
     this.#closing = true;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#peers.close();
     this.#live.stop();
     const sessions = [...this.#live.values()];
     this.#live.clear();
