@@ -127,16 +127,16 @@ export class SessionHost {
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
-  async handle(request: Request, principal?: string): Promise<Response> {
+  async handle(request: Request, principal?: string, admitSession?: () => void): Promise<Response> {
     // Stopping: this replica no longer hears invalidations, so anything it served now could be old.
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     const owner = principalHash(principal);
-    if (request.method === 'POST') return this.#post(request, owner);
+    if (request.method === 'POST') return this.#post(request, owner, admitSession);
     if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined, owner);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 
-  async #post(request: Request, owner: string | undefined): Promise<Response> {
+  async #post(request: Request, owner: string | undefined, admitSession: (() => void) | undefined): Promise<Response> {
     const read = await readRequestBody(request, this.#o.maxBodyBytes);
     if (read.tooLarge) throw new HttpError(413, RPC.serverError, `Request body is larger than ${this.#o.maxBodyBytes} bytes`);
     let body: unknown;
@@ -145,7 +145,11 @@ export class SessionHost {
     } catch {
       throw new HttpError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (isInitializeRequest(body as JSONRPCMessage)) return this.#create(request, body as { params: Record<string, unknown> }, owner);
+    if (isInitializeRequest(body as JSONRPCMessage)) {
+      // The body decides what creates a session, not the headers: an initialize with a session id pays too.
+      admitSession?.();
+      return this.#create(request, body as { params: Record<string, unknown> }, owner);
+    }
     return this.#existing(request, body, owner);
   }
 
