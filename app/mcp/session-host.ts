@@ -201,12 +201,14 @@ export class SessionHost {
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id, owner);
-    session ??= await this.#restorer.restore(id);
-    // Bound to whoever created it: anyone else gets exactly what an unknown id gets.
-    if (session.principal !== owner) {
-      this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
+    // Bound to whoever created it: anyone else gets exactly what an unknown id gets (the restorer
+    // builds nothing for them, and a live copy answers as if it were not here).
+    if (session && session.principal !== owner) {
+      // An unknown id's DELETE costs no restore, so neither does this one.
+      if (request.method !== 'DELETE') this.#restorer.foreign(id);
       throw sessionNotFound();
     }
+    session ??= await this.#restorer.restore(id, owner);
     if (this.#shapes.needsRead(session) || dependsOnShape(session, body)) {
       const freshness = await this.#shapes.read(session);
       if (freshness === 'gone') {
