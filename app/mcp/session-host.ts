@@ -260,7 +260,8 @@ export class SessionHost {
     if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
     this.#streams.closeSession(session.id);
-    void session.close();
+    // Out of the cache now (the next request restores, or gets 404); calls in flight still get their answer.
+    void session.retire();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
