@@ -1,5 +1,6 @@
 // The one place that reads the environment: validated, typed, with defaults applied here and nowhere else.
 import { parseApiKeys, type ApiKey } from './http/api-keys.js';
+import { parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 
 /** Names of every environment variable the server reads. `infra/` imports these so the two never drift. */
 export const ENV = {
@@ -143,6 +144,17 @@ export interface Config {
 }
 
 /** A configuration error names the variable and says what is accepted. */
+/** A REDIS_URL that cannot be parsed stops start-up here, named, never quoted (it may hold the password). */
+function checkedRedisUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    throw new ConfigError(ENV.redisUrl, error instanceof RedisUrlError ? error.message : 'is not a Redis connection string');
+  }
+  return value;
+}
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
     super(`${variable}: ${message}`);
@@ -299,7 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: get(ENV.host) ?? '127.0.0.1',
     allowedHosts,
-    redisUrl: get(ENV.redisUrl),
+    redisUrl: checkedRedisUrl(get(ENV.redisUrl)),
     keyVault: keyVaultUrl
       ? {
           url: keyVaultUrl,

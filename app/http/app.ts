@@ -9,7 +9,11 @@ import { createRebindingCheck } from './rebinding.js';
 
 /** What the app needs from the session host. `principal` is undefined only when auth is off. */
 export interface McpEndpoint {
-  handle(request: Request, principal: string | undefined): Promise<Response>;
+  /**
+   * `admitSession` is called before a session is created from the request (its body is an initialize,
+   * whatever headers it carries); it throws an `HttpError` (429) when the caller may not create one now.
+   */
+  handle(request: Request, principal: string | undefined, admitSession?: () => void): Promise<Response>;
   /** Counters, shown on the authenticated /statusz. */
   readonly stats: object;
 }
@@ -54,18 +58,40 @@ export function createApp(options: AppOptions): App {
   const rebinding = createRebindingCheck({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins ?? [] });
   const limiter = options.sessionCreateRate ? new RateLimiter({ rate: options.sessionCreateRate }) : undefined;
 
-  /** Only initialize may come without a session id, so such a POST is an attempt to create a session. */
-  function limitCreation(request: Request, principal: string | undefined, context: RequestContext): Response | undefined {
-    if (!limiter || request.method !== 'POST' || request.headers.has('mcp-session-id')) return undefined;
+  /** A 429 when `key` is over the new-session rate; undefined when a session may be created. */
+  function takeCreation(principal: string | undefined, context: RequestContext): HttpError | undefined {
+    if (!limiter) return undefined;
     // Without auth, a loopback client is the local user (or a harness on this machine): a limit would
     // protect nothing from them. Remote addresses, and every principal, are limited.
     if (principal === undefined && LOOPBACK.test(context.clientAddress ?? '')) return undefined;
     const taken = limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');
-    return jsonRpcError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
+    return new HttpError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
       'retry-after': String(taken.retryAfterS),
     });
+  }
+
+  /**
+   * Every initialize takes one token, whatever headers it carries. A POST without a session id can only
+   * be an initialize, so it pays before its body is read (a flood is refused cheaply); any other POST pays
+   * once the host has read an initialize in its body.
+   */
+  function creationGate(request: Request, principal: string | undefined, context: RequestContext): { refused?: Response; admit: () => void } {
+    let paid = false;
+    const admit = () => {
+      if (paid) return;
+      paid = true;
+      const refused = takeCreation(principal, context);
+      if (refused) throw refused;
+    };
+    if (request.method !== 'POST' || request.headers.has('mcp-session-id')) return { admit };
+    try {
+      admit();
+    } catch (error) {
+      return { refused: (error as HttpError).toResponse(), admit };
+    }
+    return { admit };
   }
 
   async function mcp(request: Request, context: RequestContext): Promise<Response> {
@@ -73,10 +99,10 @@ export function createApp(options: AppOptions): App {
     if (refused) return refused;
     const who = await auth.authenticate(request);
     if (!who.ok) return who.response;
-    const limited = limitCreation(request, who.principal, context);
-    if (limited) return limited;
+    const gate = creationGate(request, who.principal, context);
+    if (gate.refused) return gate.refused;
     try {
-      return await options.host.handle(request, who.principal);
+      return await options.host.handle(request, who.principal, gate.admit);
     } catch (error) {
       if (error instanceof HttpError) return error.toResponse();
       if (isAbort(request, error)) {

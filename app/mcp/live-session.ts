@@ -82,6 +82,9 @@ export class LiveSession implements SessionContext, EventSource {
   closed = false;
   /** This copy's traffic at the transport boundary, once connected. */
   peers: SessionPeers | undefined;
+  /** Requests the SDK is handling (received, not yet answered): a retiring session closes when none is left. */
+  #inFlight = 0;
+  #retiring = false;
   readonly #hello: ClientHello;
   readonly #toolNames: ReadonlySet<string>;
   readonly #host: LiveSessionHost;
@@ -185,7 +188,35 @@ export class LiveSession implements SessionContext, EventSource {
 
   async connect(): Promise<void> {
     await this.server.connect(this.transport);
+    // The SDK's own Transport hooks (set by connect): count requests in, answers out.
+    const transport = this.transport as Transport;
+    const deliver = transport.onmessage;
+    const send = transport.send.bind(transport);
+    transport.onmessage = (message, extra) => {
+      if ('method' in message && 'id' in message) this.#inFlight++;
+      deliver?.(message, extra);
+    };
+    transport.send = async (message, options) => {
+      try {
+        await send(message, options);
+      } finally {
+        if (('result' in message || 'error' in message) && 'id' in message) {
+          this.#inFlight = Math.max(0, this.#inFlight - 1);
+          if (this.#retiring && this.#inFlight === 0) void this.close();
+        }
+      }
+    };
+    // Peer routing wraps outside the counter, so what it sends (a cancelled call's answer) is counted too.
     this.peers = this.#host.peers.attach(this);
+  }
+
+  /**
+   * Closes the session once every request it is handling has been answered: a record that vanished
+   * under a call must end the session with that call's answer (a tool error), not an empty stream or none.
+   */
+  async retire(): Promise<void> {
+    this.#retiring = true;
+    if (this.#inFlight === 0) await this.close();
   }
 
   /**

@@ -134,16 +134,16 @@ export class SessionHost {
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
-  async handle(request: Request, principal?: string): Promise<Response> {
+  async handle(request: Request, principal?: string, admitSession?: () => void): Promise<Response> {
     // Stopping: this replica no longer hears invalidations, so anything it served now could be old.
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     const owner = principalHash(principal);
-    if (request.method === 'POST') return this.#post(request, owner);
+    if (request.method === 'POST') return this.#post(request, owner, admitSession);
     if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined, owner);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 
-  async #post(request: Request, owner: string | undefined): Promise<Response> {
+  async #post(request: Request, owner: string | undefined, admitSession: (() => void) | undefined): Promise<Response> {
     const read = await readRequestBody(request, this.#o.maxBodyBytes);
     if (read.tooLarge) throw new HttpError(413, RPC.serverError, `Request body is larger than ${this.#o.maxBodyBytes} bytes`);
     let body: unknown;
@@ -152,7 +152,11 @@ export class SessionHost {
     } catch {
       throw new HttpError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (isInitializeRequest(body as JSONRPCMessage)) return this.#create(request, body as { params: Record<string, unknown> }, owner);
+    if (isInitializeRequest(body as JSONRPCMessage)) {
+      // The body decides what creates a session, not the headers: an initialize with a session id pays too.
+      admitSession?.();
+      return this.#create(request, body as { params: Record<string, unknown> }, owner);
+    }
     return this.#existing(request, body, owner);
   }
 
@@ -204,12 +208,14 @@ export class SessionHost {
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id, owner);
-    session ??= await this.#restorer.restore(id);
-    // Bound to whoever created it: anyone else gets exactly what an unknown id gets.
-    if (session.principal !== owner) {
-      this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
+    // Bound to whoever created it: anyone else gets exactly what an unknown id gets (the restorer
+    // builds nothing for them, and a live copy answers as if it were not here).
+    if (session && session.principal !== owner) {
+      // An unknown id's DELETE costs no restore, so neither does this one.
+      if (request.method !== 'DELETE') this.#restorer.foreign(id);
       throw sessionNotFound();
     }
+    session ??= await this.#restorer.restore(id, owner);
     if (this.#shapes.needsRead(session) || dependsOnShape(session, body)) {
       const freshness = await this.#shapes.read(session);
       if (freshness === 'gone') {
@@ -261,7 +267,8 @@ export class SessionHost {
     if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
     this.#streams.closeSession(session.id);
-    void session.close();
+    // Out of the cache now (the next request restores, or gets 404); calls in flight still get their answer.
+    void session.retire();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
