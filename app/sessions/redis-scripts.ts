@@ -76,15 +76,46 @@ end
 return 0`;
 
 /**
- * KEYS: session, its events. ARGV: max count, px, then (event id, stream id, message) triples. Appends
- * to the log only while the session exists: a late flush never resurrects a deleted session's events.
+ * KEYS: session, its events. ARGV: max count, max bytes, px, then (event id, stream id, message, request
+ * ids) quadruples. Appends to the log only while the session exists (a late flush never resurrects a
+ * deleted session's events), then drops the oldest entries until the log is within both bounds. The
+ * log's byte count lives in the session hash (field `eb`); a log without one is counted once.
  */
 export const APPEND_EVENTS = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 3, #ARGV, 3 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
+local function size(fields)
+  local n = 0
+  for j = 2, #fields, 2 do n = n + #fields[j] end
+  return n
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local bytes = 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local counted = redis.call('HGET', KEYS[1], 'eb')
+  if counted then bytes = tonumber(counted) else
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do bytes = bytes + size(entry[2]) end
+  end
+end
+for i = 4, #ARGV, 4 do
+  if ARGV[i + 3] == '' then
+    redis.call('XADD', KEYS[2], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
+  else
+    redis.call('XADD', KEYS[2], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2], 'r', ARGV[i + 3])
+  end
+  bytes = bytes + #ARGV[i] + #ARGV[i + 1] + #ARGV[i + 2] + #ARGV[i + 3]
+end
+local count, maxCount, maxBytes = redis.call('XLEN', KEYS[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
+while count > maxCount or bytes > maxBytes do
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 16)
+  if #oldest == 0 then bytes = 0 break end
+  for _, entry in ipairs(oldest) do
+    if count <= maxCount and bytes <= maxBytes then break end
+    redis.call('XDEL', KEYS[2], entry[1])
+    count = count - 1
+    bytes = bytes - size(entry[2])
+  end
+end
+redis.call('HSET', KEYS[1], 'eb', bytes)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
 /** Every script by the name the clients know it under, with its number of keys. */

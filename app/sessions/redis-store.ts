@@ -6,7 +6,7 @@ import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey,
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
-import type { EventBatch, LoggedEvent } from './events.js';
+import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
 import { appendEvents, eventsKey, readEvents } from './redis-events.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
@@ -155,11 +155,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async appendEvents(batches: readonly EventBatch[]): Promise<void> {
-    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin }, batches);
+    // Nearly full: a log that grows is cut to a few KB, so no session's log grows Redis toward eviction.
+    const maxBytes = this.#conn?.nearlyFull ? EVENT_LIMITS.nearlyFullBytes : EVENT_LIMITS.logBytes;
+    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin, maxBytes }, batches);
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
     return readEvents(this.#client, this.eventsKey(id), after);
+  }
+
+  async markAlive(writer: string, ttlMs: number): Promise<void> {
+    await this.#client.set(`${this.#prefix}alive:${writer}`, '1', 'PX', Math.ceil(ttlMs));
+  }
+
+  async isAlive(writer: string): Promise<boolean> {
+    return (await this.#client.exists(`${this.#prefix}alive:${writer}`)) === 1;
   }
 
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
