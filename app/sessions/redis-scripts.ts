@@ -36,16 +36,19 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. nextRev)
 return {1, nextRev}`;
 
 /**
- * ARGV: field, value, px, max keys, max total bytes, deadline. Sets one data field within the session's limits.
- * Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too large (total).
+ * ARGV: field, value, px, max keys, max total bytes, growth floor, deadline. Sets one data field within
+ * the session's limits. A growth floor >= 0 (the store is nearly full) refuses a write that grows the
+ * data past that floor. Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too large (total),
+ * {4} refused growth.
  */
 export const DATA_SET = `${DEADLINE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local fields = redis.call('HGETALL', KEYS[1])
-local count, total, exists = 0, #ARGV[1] + #ARGV[2], false
+local count, total, before, exists = 0, #ARGV[1] + #ARGV[2], 0, false
 for i = 1, #fields, 2 do
   local f = fields[i]
   if string.sub(f, 1, 2) == 'd:' then
+    before = before + #f + #fields[i + 1]
     if f == ARGV[1] then exists = true else
       count = count + 1
       total = total + #f + #fields[i + 1]
@@ -54,6 +57,8 @@ for i = 1, #fields, 2 do
 end
 if not exists and count >= tonumber(ARGV[4]) then return {2} end
 if total > tonumber(ARGV[5]) then return {3, total} end
+local floor = tonumber(ARGV[6])
+if floor >= 0 and total > before and total > floor then return {4} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1}`;

@@ -42,6 +42,9 @@ function isPermanentReply(error: unknown): boolean {
   return error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message);
 }
 
+/** While Redis is nearly full, a session's data may still grow up to this (a first few small keys). */
+const NEARLY_FULL_DATA_BYTES = 1024;
+
 const sameTarget = (a: RedisTarget, b: RedisTarget) => JSON.stringify(a) === JSON.stringify(b);
 
 export class RedisSessionStore implements SessionStore {
@@ -236,8 +239,11 @@ export class RedisSessionStore implements SessionStore {
   async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
     const field = encodeDataKey(key);
     const encoded = encodeDataValue(value);
-    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes], 'saved')) as [number, number?];
+    // Nearly full: no session's data grows past a small floor, so growth cannot push others out (allkeys-lru).
+    const floor = this.#conn?.nearlyFull ? NEARLY_FULL_DATA_BYTES : -1;
+    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes, floor], 'saved')) as [number, number?];
     if (reply[0] === 1) return;
+    if (reply[0] === 4) throw dataErrors.nearlyFull();
     if (reply[0] === 2) throw dataErrors.full();
     if (reply[0] === 3) throw dataErrors.tooLarge(reply[1] ?? 0);
     throw dataErrors.gone();
