@@ -80,7 +80,10 @@ export class SessionHost {
       keepAliveMs: this.#o.sseKeepAliveMs,
       onSessionGone: (id) => {
         const session = this.#live.get(id, { touch: false });
+        // Never stored yet (created while the store was away): the record keeper saves it on reconnect.
+        if (session?.rev === 0) return false;
         if (session) this.#drop(session, 'gone from the store');
+        return true;
       },
     });
     this.#live = new LiveCache<LiveSession>({

@@ -21,8 +21,11 @@ export interface StreamHubOptions {
   readonly maxStreamsPerSession?: number;
   /** How often sessions with open streams are checked for a record the store lost. Default `keepAliveMs`. */
   readonly goneCheckMs?: number;
-  /** The store no longer has the session (expired, evicted, lost): its streams have ended here. */
-  readonly onSessionGone?: (id: string) => void;
+  /**
+   * The store no longer has the session (expired, evicted, lost). Returns whether its streams end:
+   * false for a session created while the store was away and not saved yet.
+   */
+  readonly onSessionGone?: (id: string) => boolean;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -69,8 +72,7 @@ export class StreamHub {
       [...this.#open.keys()].map(async (id) => {
         const found = await this.o.store.load(id);
         if (found.status === 'found' || found.status === 'unavailable' || !this.#open.has(id)) return;
-        this.closeSession(id);
-        this.o.onSessionGone?.(id);
+        if (this.o.onSessionGone?.(id) ?? true) this.closeSession(id);
       }),
     );
   }
