@@ -75,8 +75,7 @@ export class EventLog {
     // The SDK stores `{}` for a priming event: an id with empty data.
     const priming = Object.keys(message).length === 0;
     const text = priming ? '' : JSON.stringify(message);
-    const requests = priming && streamId !== STANDALONE_STREAM ? postRequestIds.getStore() : undefined;
-    if (streamId !== STANDALONE_STREAM) this.#beacon.observe(source, streamId, requests !== undefined, !priming && isResponse(message));
+    const requests = streamId === STANDALONE_STREAM ? undefined : this.#beacon.observe(source, streamId, priming ? postRequestIds.getStore() : undefined, !priming && isResponse(message));
     if (Buffer.byteLength(text) > EVENT_LIMITS.eventBytes) {
       this.logger.debug({ bytes: Buffer.byteLength(text) }, 'SSE event too large to keep for replay; delivered live only');
       return eventId;

@@ -17,7 +17,8 @@ const MAX_TRACKED = 10_000;
 
 /** The writer side: keeps this process's key fresh while it has calls whose answer is still to come. */
 export class LivenessBeacon {
-  readonly #open = new Map<string, EventSource>();
+  /** Calls in flight here, by session and stream: their source and request ids. */
+  readonly #open = new Map<string, { source: EventSource; requests: string }>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -26,16 +27,24 @@ export class LivenessBeacon {
     private readonly writer: string,
   ) {}
 
-  /** Called for every event on a request stream: `opened` by its priming event with request ids, `answered` by a response. */
-  observe(source: EventSource, streamId: string, opened: boolean, answered: boolean): void {
+  /**
+   * Called for every event on a request stream: `requests` (the ids) with its priming event, `answered`
+   * with a response. Returns the stream's request ids while it is open, so its later events carry them
+   * too (a resume can then answer for them even after the log has trimmed the priming event).
+   */
+  observe(source: EventSource, streamId: string, requests: string | undefined, answered: boolean): string | undefined {
     const key = `${source.id} ${streamId}`;
-    if (answered) this.#open.delete(key);
-    else if (opened && this.#open.size < MAX_TRACKED) this.#open.set(key, source);
+    if (answered) {
+      this.#open.delete(key);
+      return undefined;
+    }
+    if (requests !== undefined && this.#open.size < MAX_TRACKED) this.#open.set(key, { source, requests });
     // The first refresh comes one period after the first call: calls shorter than that cost nothing.
     if (this.#open.size > 0 && !this.#timer && !this.#stopped) {
       this.#timer = setInterval(() => this.#tick(), LIVENESS.refreshMs);
       this.#timer.unref();
     }
+    return this.#open.get(key)?.requests;
   }
 
   stop(): void {
@@ -45,7 +54,7 @@ export class LivenessBeacon {
   }
 
   #tick(): void {
-    for (const [key, source] of this.#open) if (source.closed) this.#open.delete(key);
+    for (const [key, { source }] of this.#open) if (source.closed) this.#open.delete(key);
     if (this.#open.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;

@@ -146,14 +146,15 @@ export class StreamHub {
 
   /**
    * A resumed request stream still waiting for its response: if the process that runs the request
-   * (the writer of the stream's priming event) stops proving it is alive, answer for it.
+   * (the writer of the stream's events) stops proving it is alive, answer for it.
    */
   #watchWriter(session: EventSource, stream: OpenStream, ofStream: readonly LoggedEvent[]): void {
-    const priming = ofStream.find((e) => !e.message && e.requests);
-    const writer = priming && parseEventId(priming.eventId)?.writer;
+    // The priming event and every later event of the call carry its request ids; its writer runs it.
+    const latest = ofStream.filter((e) => e.requests).at(-1);
+    const writer = latest && parseEventId(latest.eventId)?.writer;
     // Our own calls answer themselves; without the request ids there is nothing to answer with.
-    if (!priming?.requests || !writer || writer === this.o.log.writer) return;
-    const requests = priming.requests;
+    if (!latest?.requests || !writer || writer === this.o.log.writer) return;
+    const requests = latest.requests;
     stream.onEnd = watchWriter(this.o.store, writer, () => !stream.closed, () => void this.#answerOrphan(session, stream, requests));
   }
 

@@ -7,7 +7,7 @@ export const STANDALONE_STREAM = '_GET_stream';
  * Per-session bounds on what is kept for replay: the newest events up to `count` and `logBytes` in all
  * (4x the data bound, whatever ids or payloads a client chooses), none larger than `eventBytes` (a larger
  * one is delivered live but cannot be replayed). While the store is nearly full a log that grows is
- * trimmed to `nearlyFullBytes` instead. `requestIdsBytes` bounds the request ids kept with a priming event.
+ * trimmed to `nearlyFullBytes` instead. `requestIdsBytes` bounds the request ids kept with a call's events.
  */
 export const EVENT_LIMITS = { count: 100, eventBytes: 16 * 1024, logBytes: 64 * 1024, nearlyFullBytes: 4 * 1024, requestIdsBytes: 512 } as const;
 
@@ -16,7 +16,7 @@ export interface StoredEvent {
   readonly eventId: string;
   readonly streamId: string;
   readonly message: string;
-  /** On a request stream's priming event: the JSON array of the ids of the requests it answers. */
+  /** On a request stream's events before its response: the JSON array of the ids of the requests it answers. */
   readonly requests?: string | undefined;
 }
 

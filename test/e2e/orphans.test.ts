@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectLegacy } from '../support/clients.js';
+import { connectLegacy, rawPost } from '../support/clients.js';
 import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
 
@@ -69,6 +69,26 @@ describe('orphaned calls', () => {
     expect((error as McpError).message).toContain('may or may not have taken effect');
     // The session itself lives on: B serves the next call.
     expect(await client.call('session_info')).toContain('session');
+    await client.close();
+  });
+
+  it('orphans:trimmed — the call\'s priming event trimmed from the log by later traffic, its SIGKILL still fails it fast', async () => {
+    const [a, b] = [await server(), await server()];
+    let target = a.origin;
+    const client = await connectLegacy(a.url, { fetch: steered(() => target).fetch });
+    const outcome = client.client.callTool({ name: 'countdown', arguments: { seconds: 8 } }, undefined, { timeout: 30_000, onprogress: () => {} }).then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    await sleep(1200);
+    // 80 KB of other answers on the same session: more than the log keeps, so the call's first events go.
+    for (let i = 0; i < 8; i++) await (await rawPost(a.url, { jsonrpc: '2.0', id: `${i}-${'x'.repeat(10_000)}`, method: 'ping' }, { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' })).text();
+    await sleep(1000);
+    target = b.origin;
+    await a.kill('SIGKILL');
+    const error = await outcome;
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).code).toBe(-32003);
     await client.close();
   });
 
