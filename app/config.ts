@@ -19,6 +19,7 @@ export const ENV = {
   restoreTimeout: 'RESTORE_TIMEOUT',
   commandTimeout: 'REDIS_COMMAND_TIMEOUT',
   heartbeat: 'REDIS_HEARTBEAT',
+  memoryCheck: 'REDIS_MEMORY_CHECK',
   pendingTtl: 'SESSION_PENDING_TTL',
   maxSessionsPerPrincipal: 'MAX_SESSIONS_PER_PRINCIPAL',
   keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
@@ -120,6 +121,8 @@ export interface Config {
   readonly commandTimeoutMs: number;
   /** Heartbeat period of the invalidation channel; cached shapes are trusted for three of them. */
   readonly heartbeatMs: number;
+  /** How often Redis memory use is read; at 90% of maxmemory new sessions are refused and sessions stop growing. */
+  readonly memoryCheckMs: number;
   /** Lifetime of a record whose session has made no call since initialize. */
   readonly pendingTtlMs: number;
   /** Most live sessions one authenticated principal may hold on one replica. */
@@ -329,6 +332,7 @@ export function loadConfig(env: Env = process.env): Config {
     // RESTORE_TIMEOUT is the name this had before data operations used it too.
     commandTimeoutMs: duration(ENV.commandTimeout, get(ENV.restoreTimeout) ?? '2s'),
     heartbeatMs: duration(ENV.heartbeat, '1s'),
+    memoryCheckMs: duration(ENV.memoryCheck, '5s'),
     pendingTtlMs: duration(ENV.pendingTtl, '5m'),
     maxSessionsPerPrincipal: parseInteger(ENV.maxSessionsPerPrincipal, get(ENV.maxSessionsPerPrincipal) ?? '100', 1, 1_000_000),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),

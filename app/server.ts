@@ -66,7 +66,7 @@ function redisUrlProblem(value: string): string | undefined {
 async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<OpenedStore> {
   const source = redisConnectionSource(config, { logger, validate: redisUrlProblem, ...(secretReader ? { readerFactory: secretReader } : {}) });
   if (source.mode === 'memory') return { store: new MemorySessionStore(), detail: { reason: source.reason }, stop: () => {} };
-  const common = { keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
+  const common = { keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, memoryCheckMs: config.memoryCheckMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
   if (source.source === 'REDIS_URL') {
     const target = parseRedisUrl(source.url);
     const store = new RedisSessionStore({ ...common, target });

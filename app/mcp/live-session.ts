@@ -166,7 +166,7 @@ export class LiveSession implements SessionContext, EventSource {
       const result = await this.#host.store.updateShape(next, this.rev, this.#host.ttlMs(this));
       if (result.status === 'gone') throw new Error('This session has ended or expired; start a new session.');
       if (result.status === 'written') {
-        this.applyShape(next, result.rev);
+        this.applyShape(next, result.rev, { announce: true });
         return 'enabled';
       }
       // Another replica changed the shape first: take its version and try again on top of it.
@@ -175,15 +175,19 @@ export class LiveSession implements SessionContext, EventSource {
     throw new Error('Not saved: the session changed concurrently too often, retry.');
   }
 
-  /** Takes a shape read from the store (if newer), registering any toolset it adds. */
-  applyShape(shape: SessionShape, rev: number): void {
+  /**
+   * Takes a shape read from the store (if newer), registering any toolset it adds. Only the replica
+   * that wrote a change announces it (`announce`): one list_changed per change, however many replicas
+   * hold the session live.
+   */
+  applyShape(shape: SessionShape, rev: number, options: { announce?: boolean } = {}): void {
     this.unverified = false;
     if (rev < this.rev) return;
     const before = this.shape?.toolsets ?? [];
     this.shape = shape;
     this.rev = rev;
-    // Registering on a connected server sends one notifications/tools/list_changed per tool added.
-    registerToolsets(this.server, this, shape.toolsets.filter((name) => !before.includes(name)));
+    // Registering on a connected server sends notifications/tools/list_changed (debounced to one).
+    registerToolsets(this.server, this, shape.toolsets.filter((name) => !before.includes(name)), { silent: !options.announce });
   }
 
   async connect(): Promise<void> {

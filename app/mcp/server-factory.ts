@@ -27,7 +27,22 @@ export function createSessionServer(session: SessionContext): SessionServer {
   return { server, toolNames };
 }
 
-/** Registers the named toolsets (unknown names, e.g. from a newer release, are skipped). */
-export function registerToolsets(server: McpServer, session: SessionContext, names: readonly string[]): void {
-  for (const name of names) TOOLSETS.get(name)?.register(server, session);
+/**
+ * Registers the named toolsets (unknown names, e.g. from a newer release, are skipped). On a connected
+ * server the SDK announces each with notifications/tools/list_changed; `silent` registers without it
+ * (the replica that made the change announces it, once, through the session's event log).
+ */
+export function registerToolsets(server: McpServer, session: SessionContext, names: readonly string[], options: { silent?: boolean } = {}): void {
+  if (!options.silent) {
+    for (const name of names) TOOLSETS.get(name)?.register(server, session);
+    return;
+  }
+  // The SDK offers no quiet registration: shadow its public announcer on this instance for the moment.
+  const own = server as { sendToolListChanged: McpServer['sendToolListChanged'] };
+  own.sendToolListChanged = () => {};
+  try {
+    for (const name of names) TOOLSETS.get(name)?.register(server, session);
+  } finally {
+    delete (own as Partial<typeof own>).sendToolListChanged;
+  }
 }

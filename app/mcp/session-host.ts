@@ -9,7 +9,7 @@ import type { SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
-import { EventLog } from './event-log.js';
+import { EventLog, withRequestIds } from './event-log.js';
 import { PeerRouter } from './peer-routing.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
@@ -78,7 +78,19 @@ export class SessionHost {
     this.#now = options.now ?? Date.now;
     this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
-    this.#streams = new StreamHub({ store: options.store, log: this.#events, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
+    this.#streams = new StreamHub({
+      store: options.store,
+      log: this.#events,
+      retryMs: this.#o.sseRetryMs,
+      keepAliveMs: this.#o.sseKeepAliveMs,
+      onSessionGone: (id) => {
+        const session = this.#live.get(id, { touch: false });
+        // Never stored yet (created while the store was away): the record keeper saves it on reconnect.
+        if (session?.rev === 0) return false;
+        if (session) this.#drop(session, 'gone from the store');
+        return true;
+      },
+    });
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,
@@ -229,7 +241,8 @@ export class SessionHost {
     session.lastUsed = this.#now();
     // GET streams are served from the session's event log, so they work on any replica.
     if (request.method === 'GET') return this.#streams.open(session, request);
-    const response = await session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
+    // The POST stream the transport opens records its request ids, so another replica can answer them if this process dies.
+    const response = await withRequestIds(body, () => session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }));
     // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
     if (response.status === 404 && session.closed) throw retryLater('Session was closing on this replica');
     return response;
@@ -304,5 +317,6 @@ export class SessionHost {
     this.#streams.closeAll();
     await Promise.all(sessions.map((s) => s.close()));
     await this.#events.flush().catch(() => undefined);
+    this.#events.stop();
   }
 }

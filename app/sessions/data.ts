@@ -20,6 +20,7 @@ export const dataErrors = {
   unavailable: (verb: 'saved' | 'read' | 'deleted') => new SessionDataError('unavailable', `Not ${verb}: session store unavailable, retry.`),
   gone: () => new SessionDataError('gone', 'This session has ended or expired; start a new session.'),
   full: () => new SessionDataError('full', `The session already holds ${DATA_LIMITS.keys} keys; delete or overwrite one instead.`),
+  nearlyFull: () => new SessionDataError('unavailable', 'Not saved: the session store is nearly full, so sessions cannot grow for now; retry later, or overwrite or delete keys instead.'),
   tooLarge: (bytes: number) => new SessionDataError('too-large', `The session's data would grow to ${bytes} bytes; its limit is ${DATA_LIMITS.totalBytes}.`),
 };
 

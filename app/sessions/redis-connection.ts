@@ -94,7 +94,7 @@ export class RedisConnection {
       const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
       const nearlyFull = max > 0 && used / max >= this.options.nearlyFullRatio;
       if (nearlyFull !== this.nearlyFull && !this.#closed) {
-        this.options.onStatus(nearlyFull ? { level: 'warn', message: `redis memory at ${Math.round((used / max) * 100)}% of maxmemory: new sessions are refused until it drops` } : { level: 'info', message: 'redis memory below the limit again: new sessions accepted' });
+        this.options.onStatus(nearlyFull ? { level: 'warn', message: `redis memory at ${Math.round((used / max) * 100)}% of maxmemory: new sessions are refused and sessions do not grow until it drops` } : { level: 'info', message: 'redis memory below the limit again: new sessions accepted' });
       }
       this.nearlyFull = nearlyFull;
     } catch {

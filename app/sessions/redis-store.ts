@@ -6,7 +6,7 @@ import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey,
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
-import type { EventBatch, LoggedEvent } from './events.js';
+import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
 import { appendEvents, eventsKey, readEvents } from './redis-events.js';
 import { decodePeerMessage, encodePeerMessage } from './peer-messages.js';
 import { mailboxKey, publishPeer, readMailbox } from './redis-peers.js';
@@ -43,6 +43,9 @@ const TRANSIENT_REPLY = /^(OOM|READONLY|LOADING|BUSY|MASTERDOWN|NOAUTH|WRONGPASS
 function isPermanentReply(error: unknown): boolean {
   return error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message);
 }
+
+/** While Redis is nearly full, a session's data may still grow up to this (a first few small keys). */
+const NEARLY_FULL_DATA_BYTES = 1024;
 
 const sameTarget = (a: RedisTarget, b: RedisTarget) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -160,11 +163,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async appendEvents(batches: readonly EventBatch[]): Promise<void> {
-    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin }, batches);
+    // Nearly full: a log that grows is cut to a few KB, so no session's log grows Redis toward eviction.
+    const maxBytes = this.#conn?.nearlyFull ? EVENT_LIMITS.nearlyFullBytes : EVENT_LIMITS.logBytes;
+    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin, maxBytes }, batches);
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
     return readEvents(this.#client, this.eventsKey(id), after);
+  }
+
+  async markAlive(writer: string, ttlMs: number): Promise<void> {
+    await this.#client.set(`${this.#prefix}alive:${writer}`, '1', 'PX', Math.ceil(ttlMs));
+  }
+
+  async isAlive(writer: string): Promise<boolean> {
+    return (await this.#client.exists(`${this.#prefix}alive:${writer}`)) === 1;
   }
 
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
@@ -231,8 +244,11 @@ export class RedisSessionStore implements SessionStore {
   async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
     const field = encodeDataKey(key);
     const encoded = encodeDataValue(value);
-    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes], 'saved')) as [number, number?];
+    // Nearly full: no session's data grows past a small floor, so growth cannot push others out (allkeys-lru).
+    const floor = this.#conn?.nearlyFull ? NEARLY_FULL_DATA_BYTES : -1;
+    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes, floor], 'saved')) as [number, number?];
     if (reply[0] === 1) return;
+    if (reply[0] === 4) throw dataErrors.nearlyFull();
     if (reply[0] === 2) throw dataErrors.full();
     if (reply[0] === 3) throw dataErrors.tooLarge(reply[1] ?? 0);
     throw dataErrors.gone();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DATA_LIMITS } from '../../app/sessions/data.js';
+import { EVENT_LIMITS, eventBytes } from '../../app/sessions/events.js';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 import type { SessionStore } from '../../app/sessions/store.js';
 import { sampleShape } from '../support/records.js';
@@ -120,6 +121,20 @@ describe.each(adapters)('SessionStore contract: %s', (_name, open) => {
     const id = randomUUID();
     await expect(store.dataSet(id, 'k', 'v', 60_000)).rejects.toMatchObject({ code: 'gone' });
     expect((await store.load(id)).status).toBe('absent');
+  });
+
+  it('keeps the event log within its byte bound whatever the events weigh, newest kept, request ids kept with a priming event', async () => {
+    const store = await open();
+    const shape = sampleShape();
+    await store.create(shape, 60_000);
+    const big = (n: number) => ({ eventId: `e1.${'a'.repeat(12)}.s.w.${n}`, streamId: 's', message: JSON.stringify({ jsonrpc: '2.0', id: `${n}-${'x'.repeat(15_000)}`, result: {} }) });
+    for (let n = 1; n <= 12; n++) await store.appendEvents([{ id: shape.id, events: [big(n)], ttlMs: 60_000 }]);
+    await store.appendEvents([{ id: shape.id, events: [{ eventId: 'p', streamId: 's2', message: '', requests: '[7]' }], ttlMs: 60_000 }]);
+    const log = await store.readEvents(shape.id);
+    expect(log.reduce((n, e) => n + eventBytes(e), 0)).toBeLessThanOrEqual(EVENT_LIMITS.logBytes);
+    expect(log.map((e) => e.eventId).slice(-2)).toEqual([big(12).eventId, 'p']);
+    expect(log.at(-1)).toMatchObject({ streamId: 's2', message: '', requests: '[7]' });
+    expect(log.length).toBeLessThan(13);
   });
 
   it('answers health without a round trip', async () => {
