@@ -24,12 +24,19 @@ $SUDO mkdir -p "$CACHE"
 
 apt_install() {
   say "installing $* (apt)"
-  $SUDO apt-get update -qq >/dev/null || true
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  { $SUDO apt-get update -qq || true; } >"$CACHE/apt.log" 2>&1
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >>"$CACHE/apt.log" 2>&1 \
+    || { tail -20 "$CACHE/apt.log" >&2; fail "apt-get install $* failed (log above)"; }
 }
 
-# 1. The engine.
-if command -v dockerd >/dev/null; then say "engine: dockerd installed"; else apt_install docker.io; fi
+# 1. Packages, in one apt run: the engine, compose v1 where the client has no compose plugin, and on a
+#    machine with no engine at all (no image cache either) debootstrap for the stand-ins.
+missing=()
+if command -v dockerd >/dev/null; then say "engine: dockerd installed"; else missing+=(docker.io); fi
+compose_version=$(docker compose version 2>/dev/null | head -1 || true)
+[ -n "$compose_version" ] || command -v docker-compose >/dev/null || missing+=(docker-compose)
+[ ${#missing[@]} -eq 0 ] || command -v debootstrap >/dev/null || ls "$CACHE"/*-minbase.tar >/dev/null 2>&1 || missing+=(debootstrap)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 # 2. The daemon.
 if docker info >/dev/null 2>&1; then
@@ -44,10 +51,9 @@ else
 fi
 
 # 3. `docker compose`: the client's plugin if it has one, else a plugin shim over Debian's docker-compose (v1).
-if docker compose version >/dev/null 2>&1; then
-  say "compose: $(docker compose version 2>/dev/null | head -1)"
+if [ -n "$compose_version" ]; then
+  say "compose: $compose_version"
 else
-  command -v docker-compose >/dev/null || apt_install docker-compose
   compose_bin="$(command -v docker-compose)"
   plugin="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/docker-compose"
   mkdir -p "$(dirname "$plugin")"

@@ -69,6 +69,11 @@ describe.skipIf(!docker.ok)('docker compose: the stack', () => {
     expect(size).toBeGreaterThan(baseSize);
   });
 
+
+  it("docker:health — the image's HEALTHCHECK turns the container healthy (on the read-only root, as uid 1000)", async () => {
+    // The first check runs one interval (10 s) after the start; the earlier tests used part of that.
+    await expect.poll(() => stack.inspect<{ Status: string }>('app', '.State.Health').then((h) => h.Status), { timeout: 40_000, interval: 500 }).toBe('healthy');
+  }, 60_000);
 });
 
 describe.skipIf(!docker.ok)('docker compose: continuity', () => {
