@@ -58,9 +58,9 @@ describe.skipIf(!docker.ok)('docker compose: the stack', () => {
       const fs = require('fs'); const pkg = require('/app/package.json');
       const has = (n) => fs.existsSync('/app/node_modules/' + n + '/package.json');
       console.log(JSON.stringify({ dev: Object.keys(pkg.devDependencies).filter(has), prod: Object.keys(pkg.dependencies).filter((n) => !has(n)),
-        sources: fs.existsSync('/app/app'), main: fs.existsSync('/app/dist/app/main.js') }));`;
+        sources: fs.existsSync('/app/app'), main: fs.existsSync('/app/dist/app/main.js'), app: fs.readdirSync('/app').sort(), dist: fs.readdirSync('/app/dist') }));`;
     const found = JSON.parse(await stack.compose(['exec', '-T', 'app', 'node', '-e', probe])) as Record<string, unknown>;
-    expect(found).toEqual({ dev: [], prod: [], sources: false, main: true });
+    expect(found).toEqual({ dev: [], prod: [], sources: false, main: true, app: ['dist', 'node_modules', 'package-lock.json', 'package.json'], dist: ['app'] });
     const image = await stack.inspect<string>('app', '.Image');
     const size = Number(await stack.docker(['image', 'inspect', '-f', '{{.Size}}', image]));
     const base = /^FROM\s+(\S+)\s+AS\s+runtime/im.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';

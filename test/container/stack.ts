@@ -24,7 +24,8 @@ export function dockerStatus(): { ok: true } | { ok: false; reason: string } {
 export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, args, { cwd: ROOT, env: options.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`.trim()));
+      // The tail only: a failed `up --build` prints the whole build log.
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed (exit ${String(error.code)}):\n${`${stdout}\n${stderr}`.trim().slice(-4000)}`));
       else resolve(stdout);
     });
     if (options.input !== undefined) child.stdin!.end(options.input);
