@@ -9,6 +9,7 @@ import { TestIssuer } from '../test/auth/issuer.js';
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
+import { elicitation } from './elicit-bench.js';
 import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -24,6 +25,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: process.env.BENCH_OUT ?? 'bench/results/latest.json' },
     'skip-synth': { type: 'boolean', default: false },
     'auth-only': { type: 'boolean', default: false },
+    'elicit-samples': { type: 'string', default: process.env.BENCH_ELICIT_SAMPLES ?? '200' },
+    'elicit-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -306,6 +309,11 @@ async function authCost(): Promise<Record<string, unknown>> {
   }
 }
 
+function describeElicitation(f: Awaited<ReturnType<typeof elicitation>>): string {
+  const p = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} ms`;
+  return `same replica ${p(f.sameReplica)}, other replica ${p(f.otherReplica)}, extra p50 +${f.extra.p50.toFixed(2)} / p99 +${f.extra.p99.toFixed(2)} ms, ${f.commandsPerRoutedAnswer.toFixed(2)} Redis commands per routed answer (${JSON.stringify(f.commandsByKind)}), ${f.lost} lost of ${2 * f.samples}`;
+}
+
 async function main(): Promise<void> {
   if (flags['auth-only']) {
     log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
@@ -314,6 +322,17 @@ async function main(): Promise<void> {
   }
   const redis = await TestRedis.start();
   const probe = redis.client();
+  if (flags['elicit-only']) {
+    try {
+      const figures = await elicitation(redis, probe, Number(flags['elicit-samples']));
+      log(`elicitation only (forget_all answered "no", SDK 1.32 client, two replicas, sse): ${describeElicitation(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
   try {
     log(`${K} sessions, ${ROUNDS} rounds of ${MS / 1000} s per mode (median round reported), loopback, MCP_RESPONSE_MODE json and sse, raw fetch JSON-RPC clients`);
     const warmFigures = {} as Figures['warm'];
@@ -327,6 +346,9 @@ async function main(): Promise<void> {
     }
     log('streams: cross-replica notification latency, replay of 100 missed events');
     const streamFigures = await streams(redis, probe, Number(flags['stream-samples']));
+    log('elicitation answered on the replica that asked vs on another one');
+    const elicitFigures = await elicitation(redis, probe, Number(flags['elicit-samples']));
+    log(`elicitation: ${describeElicitation(elicitFigures)}`);
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -340,6 +362,7 @@ async function main(): Promise<void> {
       restore: restoreFigures,
       heartbeatCommandsPerSecond: heartbeatPerSecond,
       streams: streamFigures,
+      elicitation: elicitFigures,
       startupMs: { memory: await startup('memory', redis), redis: await startup('redis', redis), compiled: await startupCompiled() },
       heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession },
       synthMs: synth(),

@@ -1,5 +1,6 @@
 // One chaos-drill client: a real legacy SDK client looping tool calls and checking its own scratchpad.
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectLegacy, type LegacyClient } from '../test/support/clients.js';
 
 export type LossReason = '404' | 'wrong state' | 'never connected';
@@ -17,6 +18,8 @@ export interface ClientTally {
   confirmedWritesLost: number;
   lost: LossReason | undefined;
   lostDetail: string | undefined;
+  /** Eliciting clients: forget_all calls, those whose question the client answered, and calls that did not end with that answer, by phase. */
+  elicitations: { calls: number; answered: number; lostByPhase: Record<string, number> };
 }
 
 export interface ClientOptions {
@@ -28,6 +31,8 @@ export interface ClientOptions {
   readonly stopped: () => boolean;
   /** The drill's current phase, recorded with a loss. */
   readonly phase: () => string;
+  /** This client's tool asks its user now and then (forget_all, answered "no"); the proxy sends the answer to any replica. */
+  readonly elicits?: boolean;
 }
 
 /** The store could not confirm or answer: an honest tool error, retried like a failed call. */
@@ -55,7 +60,7 @@ class Lost extends Error {
 }
 
 export class ChaosClient {
-  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined };
+  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined, elicitations: { calls: 0, answered: 0, lostByPhase: {} } };
   sessionId: string | undefined;
   #client: LegacyClient | undefined;
   #counter = 0;
@@ -98,7 +103,19 @@ export class ChaosClient {
   async #connect(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        this.#client = await connectLegacy(this.options.url, { name: `chaos-${this.index}` });
+        this.#client = await connectLegacy(this.options.url, {
+          name: `chaos-${this.index}`,
+          ...(this.options.elicits
+            ? {
+                capabilities: { elicitation: { form: {} } },
+                configure: (c) =>
+                  c.setRequestHandler(ElicitRequestSchema, async () => {
+                    this.tally.elicitations.answered++;
+                    return { action: 'accept', content: { confirm: false } };
+                  }),
+              }
+            : {}),
+        });
         this.sessionId = this.#client.sessionId;
         this.#client.transport.onerror = () => {};
         return;
@@ -155,6 +172,7 @@ export class ChaosClient {
       const upper = await this.#call('uppercase', { text: `x${i}` });
       if (upper.ok && (upper.isError || upper.text !== `X${i}`)) throw new Lost('wrong state', `uppercase answered ${upper.text.slice(0, 80)}`);
     }
+    if (this.options.elicits && i % 10 === 7) return this.#elicit();
     if (i % 10 === 5) {
       if (!this.#toolsetEnabled) {
         const enabled = await this.#call('enable_toolset', { name: 'math' });
@@ -169,6 +187,19 @@ export class ChaosClient {
     const value = String(++this.#counter);
     await Promise.all(KEYS.map((key) => this.#write(key, `${key}${value}`)));
     await Promise.all(KEYS.map((key) => this.#verify(key, 1)));
+  }
+
+  /** forget_all answered "no": the scratchpad stays as it is, so the state checks still hold. */
+  async #elicit(): Promise<void> {
+    const e = this.tally.elicitations;
+    e.calls++;
+    const refused = this.tally.refused;
+    const kept = await this.#call('forget_all', {});
+    if (kept.ok && !kept.isError && kept.text === 'Kept everything.') return;
+    if (this.tally.refused > refused) return; // the store could not read the scratchpad: refused before asking
+    if (kept.ok && !kept.isError) throw new Lost('wrong state', `forget_all answered ${kept.text.slice(0, 80)}`);
+    const phase = this.options.phase().replace(/ \d+$/, '');
+    e.lostByPhase[phase] = (e.lostByPhase[phase] ?? 0) + 1;
   }
 
   async #write(key: string, value: string): Promise<void> {

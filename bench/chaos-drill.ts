@@ -25,6 +25,8 @@ export interface DrillOptions {
   readonly callTimeoutMs: number;
   /** Replicas' DRAIN_DELAY; the proxy polls /readyz at a third of it, so it stops routing well within it. Default 1 s. */
   readonly drainDelayMs?: number;
+  /** Share of clients whose tool asks the user (elicitation) now and then; the proxy sends each answer to any replica. Default 0.2. */
+  readonly elicitShare?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -42,6 +44,8 @@ export interface DrillResult {
   readonly refused: number;
   /** Reads that showed a key older than a write the server had confirmed (target 0). */
   readonly confirmedWritesLost: number;
+  /** Eliciting clients' forget_all calls, answers given, and calls that did not end with the answer, by phase (target 0 outside SIGKILL). */
+  readonly elicitations: { clients: number; calls: number; answered: number; lostByPhase: Record<string, number> };
   readonly proxy502: number;
   /** Requests the proxy answered 503 because no replica was ready. */
   readonly proxyNoUpstream: number;
@@ -76,9 +80,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const proxy = await RoundRobinProxy.start(ports, { pollMs: Math.max(100, Math.round(drainDelayMs / 3)) });
   let stop = false;
   let phase = 'warm-up';
+  const eliciting = Math.round(options.clients * (options.elicitShare ?? 0.2));
   const clients = Array.from(
     { length: options.clients },
-    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop, phase: () => phase }),
+    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop, phase: () => phase, elicits: i < eliciting }),
   );
   const running = clients.map((c) => c.run());
   const allLost = () => clients.every((c) => c.tally.lost !== undefined);
@@ -149,7 +154,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const failures: Record<string, number> = {};
   const failuresByPhase: Record<string, number> = {};
   const lostBy: Partial<Record<LossReason, number>> = {};
+  const elicitations = { clients: eliciting, calls: 0, answered: 0, lostByPhase: {} as Record<string, number> };
   for (const t of tallies) {
+    elicitations.calls += t.elicitations.calls;
+    elicitations.answered += t.elicitations.answered;
+    for (const [phase, n] of Object.entries(t.elicitations.lostByPhase)) elicitations.lostByPhase[phase] = (elicitations.lostByPhase[phase] ?? 0) + n;
     for (const [why, n] of Object.entries(t.failures)) failures[why] = (failures[why] ?? 0) + n;
     for (const [phase, n] of Object.entries(t.failuresByPhase)) failuresByPhase[phase] = (failuresByPhase[phase] ?? 0) + n;
     if (t.lost) lostBy[t.lost] = (lostBy[t.lost] ?? 0) + 1;
@@ -166,6 +175,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     failuresByPhase,
     refused: tallies.reduce((n, t) => n + t.refused, 0),
     confirmedWritesLost: tallies.reduce((n, t) => n + t.confirmedWritesLost, 0),
+    elicitations,
     proxy502: proxy.stats.badGateway,
     proxyNoUpstream: proxy.stats.noUpstream,
     drainExitCodes,

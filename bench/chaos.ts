@@ -6,9 +6,10 @@ import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js'
 
 const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
                         [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 5s] [--drain-delay 1s]
-                        [--mode both|redis|memory] [--out bench/results/chaos-latest.json]
+                        [--elicit-share 0.2] [--mode both|redis|memory] [--out bench/results/chaos-latest.json]
 Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
-CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_DRAIN_DELAY, CHAOS_MODE, CHAOS_OUT.`;
+CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_DRAIN_DELAY, CHAOS_ELICIT_SHARE, CHAOS_MODE,
+CHAOS_OUT.`;
 
 function ms(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw.trim());
@@ -30,6 +31,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       think: { type: 'string' },
       'call-timeout': { type: 'string' },
       'drain-delay': { type: 'string' },
+      'elicit-share': { type: 'string' },
       mode: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean' },
@@ -56,6 +58,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       thinkMs: ms(pick('think', 'THINK', '50ms')),
       callTimeoutMs: ms(pick('call-timeout', 'CALL_TIMEOUT', '5s')),
       drainDelayMs: ms(pick('drain-delay', 'DRAIN_DELAY', '1s')),
+      elicitShare: Number(pick('elicit-share', 'ELICIT_SHARE', '0.2')),
     },
   };
 }
@@ -73,6 +76,9 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['  by phase', (r) => Object.entries(r.failuresByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['confirmed writes lost', (r) => String(r.confirmedWritesLost)],
     ['writes refused ("Not saved", retried)', (r) => String(r.refused)],
+    ['eliciting clients, forget_all calls (answered)', (r) => `${r.elicitations.clients}, ${r.elicitations.calls} (${r.elicitations.answered})`],
+    ['  elicitations lost outside SIGKILL (target 0)', (r) => String(elicitationsLostOutsideKills(r))],
+    ['  elicitations lost by phase', (r) => Object.entries(r.elicitations.lostByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
     ['rolling restarts (exit codes)', (r) => `${r.restarts} (${r.drainExitCodes.join(', ') || '-'})`],
@@ -86,10 +92,15 @@ export function summaryTable(results: readonly DrillResult[]): string {
   return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => `${cell(r)}  `.padEnd(COLUMN)).join(''))].join('\n');
 }
 
+/** Eliciting calls that did not end with the user's answer, outside the phases where replicas are SIGKILLed. */
+export function elicitationsLostOutsideKills(r: DrillResult): number {
+  return Object.entries(r.elicitations.lostByPhase).reduce((n, [phase, lost]) => (phase === 'SIGKILL' ? n : n + lost), 0);
+}
+
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL ${elicitationsLostOutsideKills(r)}/${r.elicitations.calls}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;

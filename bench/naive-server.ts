@@ -11,6 +11,7 @@ import { loadConfig } from '../app/config.js';
 import { jsonRpcError } from '../app/http/errors.js';
 import { EventLog } from '../app/mcp/event-log.js';
 import { LiveSession, type LiveSessionHost } from '../app/mcp/live-session.js';
+import { PeerRouter } from '../app/mcp/peer-routing.js';
 import type { DataValue } from '../app/sessions/data.js';
 import { MemorySessionStore } from '../app/sessions/memory-store.js';
 import { helloFromInitialize, type SessionShape } from '../app/sessions/shape.js';
@@ -32,6 +33,7 @@ function live(store: MemorySessionStore, init: ConstructorParameters<typeof Live
     retryMs: 1000,
     replica: { name: 'naive' },
     responseMode: config.responseMode,
+    peers: new PeerRouter({ store, logger: pino({ level: 'silent' }), find: () => undefined }),
     ttlMs: () => config.idleTtlMs,
     ensureStored: async () => {},
     onDeleted: async (s) => void (await redis.del(key(s.id))),

@@ -1,4 +1,5 @@
 // The benchmark's figures (as written to bench/results/*.json) and the table printed from them.
+import type { ElicitFigures } from './elicit-bench.js';
 import type { LoadResult } from './workload.js';
 
 type Mode = 'memory' | 'redis' | 'naive';
@@ -15,6 +16,8 @@ export interface Figures {
   readonly warm: Record<'noData' | 'data' | 'noDataSse', Record<Mode, LoadResult & { redisCommandsPerRequest: number; serverCpu: number }>>;
   /** Cross-replica notification latency and replay of 100 missed events (ms). */
   readonly streams: { notificationLatency: Percentiles & { samples: number }; replay100: Percentiles & { samples: number } };
+  /** A tool that asks the user (forget_all), answered on the replica that asked vs on another one. */
+  readonly elicitation: ElicitFigures;
   /** Commands per second an idle Redis-mode replica sends (the invalidation channel's heartbeat). */
   readonly heartbeatCommandsPerSecond: number;
   readonly restore: {
@@ -55,6 +58,9 @@ export function printTable(f: Figures): void {
     ['Redis commands per SSE call (pipelined, behind the response)', '0', f.warm.noDataSse.redis.redisCommandsPerRequest.toFixed(2), '', 'one pipeline per I/O turn: EVAL per session + one PUBLISH'],
     ['list_changed B -> GET stream on A, p50 / p99 ms', '', `${f2(f.streams.notificationLatency.p50)} / ${f2(f.streams.notificationLatency.p99)}`, '', `${f.streams.notificationLatency.samples} sessions; p99 <= 1000 ${verdict(f.streams.notificationLatency.p99 <= 1000)}`],
     ['replay of 100 missed events (fresh replica), p50 / p99 ms', '', `${f2(f.streams.replay100.p50)} / ${f2(f.streams.replay100.p99)}`, '', `${f.streams.replay100.samples} resumes, restore included`],
+    ['elicitation answered on the asking replica, p50 / p99 ms', '', `${f2(f.elicitation.sameReplica.p50)} / ${f2(f.elicitation.sameReplica.p99)}`, '', `${f.elicitation.samples} calls, SDK 1.32 client`],
+    ['elicitation answered on another replica, p50 / p99 ms', '', `${f2(f.elicitation.otherReplica.p50)} / ${f2(f.elicitation.otherReplica.p99)}`, '', `extra p99 +${f2(f.elicitation.extra.p99)} ms; <= 20 ms ${verdict(f.elicitation.extra.p99 <= 20)}; lost ${f.elicitation.lost} (target 0)`],
+    ['Redis commands per routed answer', '', f2(f.elicitation.commandsPerRoutedAnswer), '', 'one PUBLISH to the asking replica'],
     ['heartbeat, commands/s per idle replica', '0', f2(f.heartbeatCommandsPerSecond), '', 'one PUBLISH a second'],
     ['restore p50 / p99, ms (fresh replica)', 'n/a (lost)', `${f2(r.restore.p50)} / ${f2(r.restore.p99)}`, `${f2(naive.p50)} / ${f2(naive.p99)} (every request)`, `p99 over warm: +${f2(r.restore.p99 - r.warmOnSameReplica.p99)} ms; <= 5 ms ${verdict(r.restore.p99 - r.warmOnSameReplica.p99 <= 5)}`],
     ['warm p50 / p99 on that replica, ms', '', `${f2(r.warmOnSameReplica.p50)} / ${f2(r.warmOnSameReplica.p99)}`, '', 'sequential, one request at a time'],

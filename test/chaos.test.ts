@@ -1,5 +1,6 @@
 // The chaos drill, short: replicas behind a readiness-aware proxy through drained restarts, a SIGKILL and a Redis outage.
 import { describe, expect, it } from 'vitest';
+import { elicitationsLostOutsideKills } from '../bench/chaos.js';
 import { runDrill, type DrillOptions } from '../bench/chaos-drill.js';
 
 const SHORT: Omit<DrillOptions, 'mode'> = {
@@ -27,6 +28,9 @@ describe('chaos drill (short)', () => {
     expect(result.failuresByPhase['rolling restart'] ?? 0).toBe(0);
     expect(result.kills).toBe(1);
     expect(result.calls).toBeGreaterThan(result.failed);
+    // Clients whose tool asks the user: the proxy sends each answer to any replica, and none is lost.
+    expect(result.elicitations.answered).toBeGreaterThan(0);
+    expect(elicitationsLostOutsideKills(result)).toBe(0);
   });
 
   it('chaos:memory — the same drill without Redis loses sessions', { timeout: 60_000 }, async () => {

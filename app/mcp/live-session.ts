@@ -8,6 +8,7 @@ import { replayInitialize, type ClientHello, type SessionShape } from '../sessio
 import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { EventLog, EventSource } from './event-log.js';
+import type { PeerRouter, SessionPeers } from './peer-routing.js';
 import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
 
@@ -22,6 +23,8 @@ export interface LiveSessionHost {
   readonly retryMs: number;
   readonly replica: ReplicaInfo;
   readonly responseMode: ResponseMode;
+  /** Hands answers to server→client requests and cancellations to the replica they concern. */
+  readonly peers: PeerRouter;
   /** Time to live of the session's record from now (sliding idle TTL under the absolute ceiling). */
   ttlMs(session: LiveSession): number;
   /** Makes sure the store has the session before its data is touched (it may have been created offline). */
@@ -77,6 +80,8 @@ export class LiveSession implements SessionContext, EventSource {
   /** Created, but no request but `notifications/initialized` yet: the record has a short TTL. */
   awaitingFirstCall = false;
   closed = false;
+  /** This copy's traffic at the transport boundary, once connected. */
+  peers: SessionPeers | undefined;
   readonly #hello: ClientHello;
   readonly #toolNames: ReadonlySet<string>;
   readonly #host: LiveSessionHost;
@@ -120,6 +125,10 @@ export class LiveSession implements SessionContext, EventSource {
 
   ttlMs(): number {
     return this.#host.ttlMs(this);
+  }
+
+  get answersInJson(): boolean {
+    return this.#host.responseMode === 'json';
   }
 
   get toolsets(): readonly string[] {
@@ -176,6 +185,7 @@ export class LiveSession implements SessionContext, EventSource {
 
   async connect(): Promise<void> {
     await this.server.connect(this.transport);
+    this.peers = this.#host.peers.attach(this);
   }
 
   /**

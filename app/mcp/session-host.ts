@@ -10,6 +10,7 @@ import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
 import { EventLog } from './event-log.js';
+import { PeerRouter } from './peer-routing.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
@@ -66,6 +67,7 @@ export class SessionHost {
   readonly #records: RecordKeeper;
   readonly #unsubscribe: Array<() => void>;
   readonly #sessionHost: LiveSessionHost;
+  readonly #peers: PeerRouter;
   #closing = false;
 
   constructor(options: SessionHostOptions) {
@@ -99,8 +101,10 @@ export class SessionHost {
       touchIntervalMs: this.#o.touchIntervalMs,
       onGone: (s) => this.#drop(s, 'gone from the store'),
     });
+    this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
       store: options.store,
+      peers: this.#peers,
       events: this.#events,
       retryMs: this.#o.sseRetryMs,
       replica: options.replica,
@@ -283,6 +287,7 @@ export class SessionHost {
   async close(): Promise<void> {
     this.#closing = true;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#peers.close();
     this.#live.stop();
     const sessions = [...this.#live.values()];
     this.#live.clear();

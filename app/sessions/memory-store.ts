@@ -1,8 +1,9 @@
 // In-process SessionStore: the default without Redis, with the same API, limits and atomicity.
 import { DATA_LIMITS, dataErrors, entryBytes, type DataValue } from './data.js';
 import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
+import { randomUUID } from 'node:crypto';
 import { encodeShape, decodeShape, type SessionShape } from './shape.js';
-import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
+import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
 interface Entry {
   /** Encoded, so a caller never shares (and mutates) the stored copy. */
@@ -18,8 +19,10 @@ export class MemorySessionStore implements SessionStore {
   readonly #entries = new Map<string, Entry>();
   readonly #invalidateListeners = new Set<InvalidateListener>();
   readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
+  readonly #peerListeners = new Set<(message: PeerMessage) => void>();
   readonly #now: () => number;
   #eventCursor = 0;
+  readonly replicaId = randomUUID();
 
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -116,6 +119,29 @@ export class MemorySessionStore implements SessionStore {
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
     this.#appendedListeners.add(listener);
     return () => this.#appendedListeners.delete(listener);
+  }
+
+  /** One process is the whole fleet: only this replica's own address has a listener. */
+  async sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean> {
+    if (replicaId !== this.replicaId) return false;
+    const copy = structuredClone(message);
+    queueMicrotask(() => {
+      for (const listener of this.#peerListeners) listener(copy);
+    });
+    return true;
+  }
+
+  /** There is no other replica to tell. */
+  async broadcast(_message: PeerMessage): Promise<void> {}
+
+  /** Nothing is routed in one process. */
+  async routedResponses(): Promise<unknown[]> {
+    return [];
+  }
+
+  onPeerMessage(listener: (message: PeerMessage) => void): () => void {
+    this.#peerListeners.add(listener);
+    return () => this.#peerListeners.delete(listener);
   }
 
   onInvalidate(listener: InvalidateListener): () => void {

@@ -15,6 +15,8 @@ export interface InvalidationChannelOptions {
   /** With no echo of a beat sent within this long, the channel is suspect. */
   readonly suspectAfterMs: number;
   readonly onMessage: (message: string) => void;
+  /** More channels on the same subscriber (peer messages), each with its handler. */
+  readonly extraChannels?: Readonly<Record<string, (message: string) => void>>;
   /** Invalidations may have been missed: the channel went silent, came back, or was re-subscribed. */
   readonly onSuspect: (why: string) => void;
   readonly now?: () => number;
@@ -44,12 +46,13 @@ export class InvalidationChannel {
     this.#subscriber.on('message', (channel: string, message: string) => {
       if (channel === options.heartbeatChannel) this.#echo(Number(message));
       else if (channel === options.channel) options.onMessage(message);
+      else options.extraChannels?.[channel]?.(message);
     });
     this.#subscriber.on('ready', () => {
       // Messages published while the subscriber was away are lost.
       if (this.#wasSubscribed && !this.#closing) options.onSuspect('invalidation channel re-subscribed');
     });
-    void this.#subscriber.subscribe(options.channel, options.heartbeatChannel).then(
+    void this.#subscriber.subscribe(options.channel, options.heartbeatChannel, ...Object.keys(options.extraChannels ?? {})).then(
       () => {
         this.#wasSubscribed = true;
         this.#beat();

@@ -18,6 +18,8 @@ export interface RedisConnectionOptions {
   /** Redis refused the credentials: the key may have been rotated. */
   readonly onAuthFailure: () => void;
   readonly onAnnouncement: (message: string) => void;
+  /** Channels of peer messages (this replica's own and the fleet's), with their handlers. */
+  readonly peerChannels: Readonly<Record<string, (message: string) => void>>;
   readonly onSuspect: (why: string) => void;
   /** How often memory use is read (`INFO memory`), and the share of `maxmemory` that counts as nearly full. */
   readonly memoryCheckMs: number;
@@ -75,6 +77,7 @@ export class RedisConnection {
       onMessage: (message) => {
         if (!this.#closed) options.onAnnouncement(message);
       },
+      extraChannels: options.peerChannels,
       onSuspect: (why) => {
         if (!this.#closed) options.onSuspect(why);
       },

@@ -8,8 +8,10 @@ import { LATE, runScript, type ScriptName } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
 import type { EventBatch, LoggedEvent } from './events.js';
 import { appendEvents, eventsKey, readEvents } from './redis-events.js';
+import { decodePeerMessage, encodePeerMessage } from './peer-messages.js';
+import { mailboxKey, publishPeer, readMailbox } from './redis-peers.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
-import type { InvalidateListener, LoadResult, SessionStore, ShapeWrite, StoreHealth } from './store.js';
+import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
 export interface RedisStoreOptions {
   /** Where Redis is. Absent: the store starts offline (as in an outage) until `setTarget` (Key Vault read late). */
@@ -54,9 +56,11 @@ export class RedisSessionStore implements SessionStore {
   readonly #suspectListeners = new Set<() => void>();
   readonly #reconnectListeners = new Set<() => void>();
   readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
+  readonly #peerListeners = new Set<(message: PeerMessage) => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
+  readonly replicaId = this.#origin;
   /** No connection answers commands (never connected yet, or an outage): the next ready is a recovery. */
   #down = true;
   #everReady = false;
@@ -106,6 +110,7 @@ export class RedisSessionStore implements SessionStore {
       },
       onAuthFailure: () => this.#o.onAuthFailure?.(),
       onAnnouncement: (message) => this.#announcement(message),
+      peerChannels: { [this.#peerChannel(this.#origin)]: (m) => this.#peerMessage(m), [this.#fleetChannel]: (m) => this.#peerMessage(m) },
       onSuspect: (why) => {
         if (this.#closing || this.#conn !== conn) return;
         this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
@@ -249,6 +254,40 @@ export class RedisSessionStore implements SessionStore {
       if (key !== undefined && value !== undefined) out[key] = value;
     }
     return out;
+  }
+
+  // Peer channels are plain PUBLISH, never inside a session's script: on a sharded Redis they span every node.
+  async sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean> {
+    const mailbox = message.kind === 'response' ? { key: mailboxKey(this.#prefix, message.session), answer: JSON.stringify(message.message) } : undefined;
+    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), mailbox);
+  }
+
+  async broadcast(message: PeerMessage): Promise<void> {
+    await publishPeer(this.#client, this.#fleetChannel, encodePeerMessage(this.#origin, message));
+  }
+
+  async routedResponses(id: string): Promise<unknown[]> {
+    return readMailbox(this.#client, mailboxKey(this.#prefix, id));
+  }
+
+  onPeerMessage(listener: (message: PeerMessage) => void): () => void {
+    this.#peerListeners.add(listener);
+    return () => this.#peerListeners.delete(listener);
+  }
+
+  #peerChannel(replicaId: string): string {
+    return `${this.#prefix}peer:${replicaId}`;
+  }
+
+  get #fleetChannel(): string {
+    return `${this.#prefix}peers`;
+  }
+
+  #peerMessage(raw: string): void {
+    const envelope = decodePeerMessage(raw);
+    // The fleet channel echoes this replica's own broadcasts back to it.
+    if (!envelope || envelope.from === this.#origin) return;
+    for (const listener of this.#peerListeners) listener(envelope.message);
   }
 
   onInvalidate(listener: InvalidateListener): () => void {

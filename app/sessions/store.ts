@@ -23,6 +23,14 @@ export type ShapeWrite = { status: 'written'; rev: number } | { status: 'conflic
 
 export type InvalidateListener = (id: string, change: { kind: 'shape'; rev: number } | { kind: 'deleted' }) => void;
 
+/**
+ * A message between replicas about one session's traffic in flight, never stored: a client's response to
+ * a request another replica sent, or a client's cancellation of a request another replica runs.
+ */
+export type PeerMessage =
+  | { readonly kind: 'response'; readonly session: string; readonly message: unknown }
+  | { readonly kind: 'cancelled'; readonly session: string; readonly requestId: string | number; readonly reason?: string };
+
 /** What a replica can say about its store without a round trip (for /readyz and the warm path). */
 export interface StoreHealth {
   /** Commands are being answered. */
@@ -79,6 +87,19 @@ export interface SessionStore {
   onChannelSuspect(listener: () => void): () => void;
   /** Registers a listener for the store answering again after an outage. */
   onReconnect(listener: () => void): () => void;
+  /** This replica's address for peer messages: unique per process, safe to show a client (random). */
+  readonly replicaId: string;
+  /** Sends a message to one replica; resolves whether one listens at that address. Throws when the store is down. */
+  sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean>;
+  /** Sends a message to every other replica (a channel shared by the fleet, never a session's keys). Throws when down. */
+  broadcast(message: PeerMessage): Promise<void>;
+  /**
+   * Answers routed to this session's replicas in the last minute (JSON-RPC responses), kept beside the
+   * PUBLISH so a sender whose subscriber missed it can still find its answer. Throws when down.
+   */
+  routedResponses(id: string): Promise<unknown[]>;
+  /** Registers a listener for peer messages addressed to this replica or broadcast by another one. */
+  onPeerMessage(listener: (message: PeerMessage) => void): () => void;
   health(): StoreHealth;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../app/config.js';
 import { startServer, type RunningServer } from '../../app/server.js';
+import { connectAsking } from '../support/asking-client.js';
 import { connectLegacy, rawPost } from '../support/clients.js';
 import { TestRedis } from '../support/redis.js';
 
@@ -81,6 +82,28 @@ describe('warm path and restore', () => {
     expect(burst.map((r) => r.status)).toEqual(Array(8).fill(200));
     for (const body of bodies) expect(body).toContain('"text":"v"');
     expect(b.host.stats.restores).toBe(1);
+    await client.close();
+  });
+
+  it('hosting:warm-asking — a client that answers elicitations pays nothing for calls that do not ask; in JSON mode its questions go to the GET stream and the tool finishes with the answer', async () => {
+    const server = await start();
+    const client = await connectAsking(server.url, { answer: { action: 'accept', content: { confirm: false } } });
+    await client.call('remember', { key: 'k', value: 'v' });
+    await client.call('session_info');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const admin = redis.client();
+    const server_ = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([c]) => !['info', 'config|resetstat', 'publish'].includes(c)));
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 20; i++) await client.call('session_info');
+    const idle = await commandCounts();
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 20; i++) expect(await client.call('forget_all')).toBe('Kept everything.');
+    const asking = await commandCounts();
+    admin.disconnect();
+    expect(server_(idle)).toEqual({});
+    // One HGETALL per call (the scratchpad's keys); the rest is the question's trip through the event log to the GET stream.
+    expect(server_(asking).hgetall).toBe(20);
+    expect(client.asked).toHaveLength(20);
     await client.close();
   });
 });

@@ -1,6 +1,7 @@
 // Real legacy MCP clients (@modelcontextprotocol/sdk 1.32) and small helpers around them.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 
 export interface LegacyClient {
   readonly client: Client;
@@ -15,8 +16,13 @@ export interface LegacyClient {
  * Connects a legacy client. `fetch` lets a test steer each request (e.g. alternate replicas) while the
  * client object, and so its session id, stays the same.
  */
-export async function connectLegacy(url: string | URL, options: { fetch?: typeof fetch; name?: string } = {}): Promise<LegacyClient> {
-  const client = new Client({ name: options.name ?? 'continuity-test', version: '1.0.0' });
+export async function connectLegacy(
+  url: string | URL,
+  options: { fetch?: typeof fetch; name?: string; capabilities?: ClientCapabilities; configure?: (client: Client) => void } = {},
+): Promise<LegacyClient> {
+  const client = new Client({ name: options.name ?? 'continuity-test', version: '1.0.0' }, options.capabilities ? { capabilities: options.capabilities } : undefined);
+  // Request handlers (elicitation, sampling) are set before connecting, as real clients do.
+  options.configure?.(client);
   const transport = new StreamableHTTPClientTransport(new URL(url), options.fetch ? { fetch: options.fetch } : undefined);
   await client.connect(transport);
   const sessionId = transport.sessionId;
