@@ -1,4 +1,4 @@
-// enable_toolset and the toolsets it can switch on; an enabled toolset is re-registered after a restore.
+// enable_toolset (legacy sessions) and the toolsets it can switch on; an enabled toolset is re-registered after a restore.
 import { z } from 'zod';
 import { text, type ToolModule, type Toolset } from './types.js';
 
@@ -33,7 +33,10 @@ export const TOOLSETS: ReadonlyMap<string, Toolset> = new Map([math, textTools].
 
 export const enableToolset: ToolModule = {
   name: 'enable_toolset',
-  register(server, session) {
+  register(server, scope) {
+    // A per-connection tool list is the pattern the 2026-07-28 spec forbids: there, every toolset is listed.
+    if (scope.era !== 'legacy') return;
+    const { session } = scope;
     server.registerTool(
       'enable_toolset',
       {
