@@ -109,7 +109,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     logger,
     requestStateKey: requestStateKey(config, store.kind, logger),
     maxBodyBytes: config.maxBodyBytes,
-    responseMode: config.responseMode,
   });
   const host = new SessionHost({
     store,

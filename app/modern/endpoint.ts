@@ -1,5 +1,5 @@
 // The stateless 2026-07-28 endpoint beside the legacy session host: which requests it claims, how it serves them, its drain.
-import { createMcpHandler, isLegacyRequest, readRequestBody, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, isLegacyRequest, readRequestBody, SUPPORTED_PROTOCOL_VERSIONS, type McpHttpHandler } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import { HttpError, RPC } from '../http/errors.js';
 import { principalHash } from '../sessions/shape.js';
@@ -16,8 +16,6 @@ export interface ModernEndpointOptions {
   readonly requestStateKey: string | Uint8Array;
   /** Largest POST body accepted (the legacy host's limit too). */
   readonly maxBodyBytes: number;
-  /** `sse` streams a call's response only when it sends something before its result (`auto`); `json` never streams. */
-  readonly responseMode: 'sse' | 'json';
   /** Most open listens on this replica. Default 1024. */
   readonly maxListens?: number;
 }
@@ -27,7 +25,21 @@ export interface ModernClaim {
   readonly body: unknown;
 }
 
-const isListen = (body: unknown) => typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'subscriptions/listen';
+const methodOf = (body: unknown) => (typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined);
+
+/**
+ * server/discover names every version this endpoint serves. The SDK's answer lists only the modern ones
+ * (2025 versions are negotiated by initialize); here initialize on the same URL works, so say so.
+ */
+async function withLegacyVersions(response: Response): Promise<Response> {
+  if (response.status !== 200 || !response.headers.get('content-type')?.includes('application/json')) return response;
+  const body = (await response.json()) as { result?: { supportedVersions?: string[] } };
+  const listed = body.result?.supportedVersions;
+  if (Array.isArray(listed)) body.result!.supportedVersions = [...listed, ...SUPPORTED_PROTOCOL_VERSIONS.filter((v) => !listed.includes(v))];
+  const headers = new Headers(response.headers);
+  headers.delete('content-length');
+  return new Response(JSON.stringify(body), { status: response.status, headers });
+}
 
 export class ModernEndpoint {
   readonly #o: ModernEndpointOptions;
@@ -44,7 +56,8 @@ export class ModernEndpoint {
     this.bus = new FleetEventBus(options.scratchpads, (error) => options.logger.warn({ reason: error.message }, 'change event not published'));
     const factory = modernServerFactory({ scratchpads: options.scratchpads, replica: options.replica, requestStateKey: options.requestStateKey });
     const common = { legacy: 'reject' as const, bus: this.bus, onerror, maxRequestBodySize: options.maxBodyBytes };
-    this.#calls = createMcpHandler(factory, { ...common, responseMode: options.responseMode === 'json' ? 'json' : 'auto' });
+    // `auto`: plain JSON unless the call sends something first (progress), then SSE; `json` would drop progress.
+    this.#calls = createMcpHandler(factory, { ...common, responseMode: 'auto' });
     this.#listens = createMcpHandler(factory, { ...common, maxSubscriptions: options.maxListens ?? 1024 });
   }
 
@@ -67,14 +80,15 @@ export class ModernEndpoint {
 
   /** Serves a claimed request for `principal` (undefined with auth off). Never mints or echoes a session id. */
   async handle(request: Request, claim: ModernClaim, principal: string | undefined): Promise<Response> {
-    const listen = isListen(claim.body);
+    const method = methodOf(claim.body);
+    const listen = method === 'subscriptions/listen';
     // A draining replica takes no new listens: the client listens again on another replica.
     if (listen && this.#listensClosed) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: listen again', { 'retry-after': '0', connection: 'close' });
     const authInfo = { token: '', clientId: principalHash(principal) ?? '', scopes: [] };
     const response = await (listen ? this.#listens : this.#calls).fetch(request, { authInfo, parsedBody: claim.body });
     // A modern request's Mcp-Session-Id is ignored (spec); nothing here ever sets one, and none leaks out.
     if (response.headers.has('mcp-session-id')) response.headers.delete('mcp-session-id');
-    return response;
+    return method === 'server/discover' ? withLegacyVersions(response) : response;
   }
 
   get stats(): { modernListens: number } {
