@@ -36,7 +36,7 @@ describe('loadConfig', () => {
   it('reads the requestState key (absent by default) and refuses one shorter than 32 bytes, naming the variable', () => {
     expect(loadConfig({}).requestStateKey).toBeUndefined();
     expect(loadConfig({ MCP_REQUEST_STATE_KEY: 'k'.repeat(32) }).requestStateKey).toBe('k'.repeat(32));
-    expect(() => loadConfig({ MCP_REQUEST_STATE_KEY: 'short' })).toThrow(/MCP_REQUEST_STATE_KEY must be at least 32 bytes/);
+    expect(() => loadConfig({ MCP_REQUEST_STATE_KEY: 'short' })).toThrow(/MCP_REQUEST_STATE_KEY: must be at least 32 bytes/);
   });
 
   it('reads Key Vault settings only when KEY_VAULT_URL is set', () => {
