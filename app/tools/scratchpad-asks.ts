@@ -1,8 +1,7 @@
 // forget_all and summarize: scratchpad tools that ask the client first (the user, or its model), in either era.
-import { z } from 'zod';
 import { askModel, askUser, ClientCannotAsk, type FormAnswer } from './asking.js';
 import { askModelModern, askUserModern } from './input-required.js';
-import { scratchpadArgument, scratchpadFor } from './scratchpad.js';
+import { scratchpadFor, scratchpadSchemas } from './scratchpad.js';
 import { text, type ToolModule } from './types.js';
 
 const CONFIRM = { type: 'object', properties: { confirm: { type: 'boolean', title: 'Clear the scratchpad', description: 'Removes every key this scratchpad holds.' } }, required: ['confirm'] } as const;
@@ -16,13 +15,13 @@ function cannotAsk(error: unknown) {
 export const scratchpadAsks: ToolModule = {
   name: 'scratchpad-asks',
   register(server, scope) {
-    const pad = scratchpadArgument(scope);
+    const schema = scratchpadSchemas(scope);
     server.registerTool(
       'forget_all',
       {
         title: 'Forget everything',
         description: 'Clears a scratchpad after the user confirms it in a form.',
-        inputSchema: z.object({ scratchpad: pad }),
+        inputSchema: schema.pad,
         annotations: { destructiveHint: true },
       },
       async ({ scratchpad: handle }, ctx) => {
@@ -53,7 +52,7 @@ export const scratchpadAsks: ToolModule = {
       {
         title: 'Summarize',
         description: "Asks the client's model for a short summary of a scratchpad.",
-        inputSchema: z.object({ scratchpad: pad }),
+        inputSchema: schema.pad,
         annotations: { readOnlyHint: true },
       },
       async ({ scratchpad: handle }, ctx) => {

@@ -12,8 +12,27 @@ const Handle = z.string().min(1).max(64).describe('A scratchpad handle from scra
  * The `scratchpad` argument: required in the modern era (no session to fall back on), optional in a
  * legacy session (its own scratchpad by default). Typed as optional for the handler either way.
  */
-export function scratchpadArgument(scope: ToolScope) {
-  return (scope.era === 'modern' ? Handle : Handle.optional().describe('A handle from scratchpad_open; without one, this session\'s own scratchpad.')) as z.ZodOptional<z.ZodString>;
+const ARGUMENT = {
+  modern: Handle as unknown as z.ZodOptional<z.ZodString>,
+  legacy: Handle.optional().describe("A handle from scratchpad_open; without one, this session's own scratchpad."),
+};
+
+export function scratchpadArgument(scope: ToolScope): z.ZodOptional<z.ZodString> {
+  return ARGUMENT[scope.era];
+}
+
+// Built once per era, not per server: the modern era builds a server per request, and zod objects are not free.
+const schemas = (era: ToolScope['era']) => ({
+  none: z.object({}),
+  pad: z.object({ scratchpad: ARGUMENT[era] }),
+  key: z.object({ key: Key, scratchpad: ARGUMENT[era] }),
+  keyValue: z.object({ key: Key, value: Value, scratchpad: ARGUMENT[era] }),
+});
+const SCHEMAS = { modern: schemas('modern'), legacy: schemas('legacy') };
+
+/** The input schemas of the scratchpad tools in `scope`'s era. */
+export function scratchpadSchemas(scope: ToolScope) {
+  return SCHEMAS[scope.era];
 }
 
 /** Where a call keeps its data: the named scratchpad, or (legacy, no handle) the session's own data. */
@@ -36,13 +55,13 @@ const where = (scope: ToolScope) => (scope.era === 'modern' ? 'the given scratch
 export const scratchpad: ToolModule = {
   name: 'scratchpad',
   register(server, scope) {
-    const pad = scratchpadArgument(scope);
+    const schema = scratchpadSchemas(scope);
     server.registerTool(
       'scratchpad_open',
       {
         title: 'Open a scratchpad',
         description: `Opens a new, empty scratchpad and returns its handle (structuredContent.scratchpad). Pass it as "scratchpad" to remember, recall, forget, forget_all and summarize, from any connection; only you can use it. It expires ${scope.scratchpads.lifetime}. Its changes can be followed as the resource scratchpad://<handle>.`,
-        inputSchema: z.object({}),
+        inputSchema: schema.none,
       },
       async () => {
         const handle = await scope.scratchpads.open();
@@ -54,7 +73,7 @@ export const scratchpad: ToolModule = {
       {
         title: 'Remember',
         description: `Stores a value (text, number, true/false or null) under a key in ${where(scope)}.`,
-        inputSchema: z.object({ key: Key, value: Value, scratchpad: pad }),
+        inputSchema: schema.keyValue,
       },
       async ({ key, value, scratchpad: handle }) => {
         // Throws "Not saved: …" when the store does not confirm: a tool error, never a false "Remembered".
@@ -67,7 +86,7 @@ export const scratchpad: ToolModule = {
       {
         title: 'Recall',
         description: `Returns the value stored under a key in ${where(scope)}.`,
-        inputSchema: z.object({ key: Key, scratchpad: pad }),
+        inputSchema: schema.key,
         annotations: { readOnlyHint: true },
       },
       async ({ key, scratchpad: handle }) => {
@@ -81,7 +100,7 @@ export const scratchpad: ToolModule = {
       {
         title: 'Forget',
         description: `Removes a key from ${where(scope)}.`,
-        inputSchema: z.object({ key: Key, scratchpad: pad }),
+        inputSchema: schema.key,
         annotations: { destructiveHint: true, idempotentHint: true },
       },
       async ({ key, scratchpad: handle }) =>

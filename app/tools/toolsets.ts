@@ -2,11 +2,14 @@
 import { z } from 'zod';
 import { text, type ToolModule, type Toolset } from './types.js';
 
+const PAIR = z.object({ a: z.number(), b: z.number() });
+const TEXT_INPUT = z.object({ text: z.string().max(10_000) });
+
 const math: Toolset = {
   name: 'math',
   description: 'add and multiply two numbers',
   register(server) {
-    const pair = z.object({ a: z.number(), b: z.number() });
+    const pair = PAIR;
     server.registerTool('add', { description: 'Adds two numbers.', inputSchema: pair, annotations: { readOnlyHint: true } }, async ({ a, b }) => text(String(a + b)));
     server.registerTool('multiply', { description: 'Multiplies two numbers.', inputSchema: pair, annotations: { readOnlyHint: true } }, async ({ a, b }) =>
       text(String(a * b)),
@@ -18,7 +21,7 @@ const textTools: Toolset = {
   name: 'text',
   description: 'upper-case and reverse a string',
   register(server) {
-    const input = z.object({ text: z.string().max(10_000) });
+    const input = TEXT_INPUT;
     server.registerTool('uppercase', { description: 'Upper-cases a string.', inputSchema: input, annotations: { readOnlyHint: true } }, async (args) =>
       text(args.text.toUpperCase()),
     );
