@@ -10,6 +10,8 @@ import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
 import { ModernEndpoint } from './modern/endpoint.js';
+import { limitOpens } from './mcp/scratchpads.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { scratchpadStoreFor } from './sessions/redis-scratchpads.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
 import { FORMAT_VERSION } from './sessions/format.js';
@@ -102,7 +104,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { store, detail, stop } = await openStore(config, logger, options.secretReader);
   const replica = { name: config.replicaName ?? PROCESS_REPLICA };
   // One scratchpad store for both eras: a handle opened in a legacy session works in a modern call.
-  const scratchpads = scratchpadStoreFor(store, { idleMs: config.idleTtlMs, maxMs: config.maxTtlMs });
+  // SESSION_CREATE_RATE bounds new scratchpads per principal too: each one is a record that lives for hours.
+  const scratchpads = limitOpens(scratchpadStoreFor(store, { idleMs: config.idleTtlMs, maxMs: config.maxTtlMs }), config.sessionCreateRate ? new RateLimiter({ rate: config.sessionCreateRate }) : undefined);
   const modern = new ModernEndpoint({
     scratchpads,
     replica,

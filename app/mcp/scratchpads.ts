@@ -41,3 +41,32 @@ export function bindScratchpads(store: ScratchpadStore, principalHash: string | 
     }),
   };
 }
+
+/** A token bucket per key (the HTTP layer's RateLimiter fits). */
+export interface OpenLimit {
+  take(key: string): { readonly ok: true } | { readonly ok: false; readonly retryAfterS: number };
+}
+
+/**
+ * Bounds how fast one principal opens scratchpads (each is a Redis hash that lives for hours). Without
+ * auth every caller is the same owner (`-`) and nothing is bounded here, as new sessions from loopback are not.
+ */
+export function limitOpens(store: ScratchpadStore, limit: OpenLimit | undefined): ScratchpadStore {
+  if (!limit) return store;
+  return {
+    kind: store.kind,
+    lifetime: store.lifetime,
+    open: async (owner) => {
+      const taken = owner === '-' ? { ok: true as const } : limit.take(owner);
+      if (!taken.ok) throw new Error(`Too many new scratchpads: retry after ${taken.retryAfterS} s, or reuse one you opened.`);
+      return store.open(owner);
+    },
+    get: (handle, owner, key) => store.get(handle, owner, key),
+    set: (handle, owner, key, value) => store.set(handle, owner, key, value),
+    delete: (handle, owner, key) => store.delete(handle, owner, key),
+    list: (handle, owner) => store.list(handle, owner),
+    clear: (handle, owner) => store.clear(handle, owner),
+    publishChange: (message) => store.publishChange(message),
+    onChange: (listener) => store.onChange(listener),
+  };
+}

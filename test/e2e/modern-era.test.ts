@@ -203,6 +203,41 @@ describe('both protocol eras on one endpoint', () => {
     await client.close();
   });
 
+  it("modern:sampling — summarize asks the client's model with input_required and answers with its text on the retry", async () => {
+    const prompts: string[] = [];
+    const client = await connectModern(a.url, {
+      headers: auth(KEY_1),
+      fetch: alternating(),
+      capabilities: { sampling: {} },
+      configure: (c) =>
+        c.setRequestHandler('sampling/createMessage', async (request) => {
+          prompts.push(String((request.params.messages[0]?.content as { text?: string }).text));
+          return { model: 'test-model', role: 'assistant', content: { type: 'text', text: 'One note about Lisbon.' } };
+        }),
+    });
+    const handle = handleOf(await client.callRaw('scratchpad_open'));
+    await client.call('remember', { key: 'city', value: 'Lisbon', scratchpad: handle });
+    expect(await client.call('summarize', { scratchpad: handle })).toBe('One note about Lisbon.');
+    expect(prompts).toEqual(['Summarize these notes in two sentences:\ncity: "Lisbon"']);
+    await client.close();
+  });
+
+  it('modern:open-limit — SESSION_CREATE_RATE bounds new scratchpads per principal; another principal is not held back', async () => {
+    const limited = await ServerProcess.start({ env: { AUTH_MODE: 'key', MCP_API_KEYS: `one:${KEY_1},two:${KEY_2}`, SESSION_CREATE_RATE: '2/m' } });
+    try {
+      const one = await connectModern(limited.url, { headers: auth(KEY_1) });
+      const two = await connectModern(limited.url, { headers: auth(KEY_2) });
+      await one.call('scratchpad_open');
+      await one.call('scratchpad_open');
+      const refused = await one.callRaw('scratchpad_open');
+      expect(refused).toMatchObject({ isError: true, text: expect.stringMatching(/^Too many new scratchpads: retry after \d+ s/) });
+      expect((await two.callRaw('scratchpad_open')).isError).toBeUndefined();
+      await Promise.all([one.close(), two.close()]);
+    } finally {
+      await limited.kill();
+    }
+  });
+
   it('modern:restart — a handle still works after every replica was SIGKILLed and restarted', async () => {
     const client = await connectModern(a.url, { headers: auth(KEY_1), fetch: alternating() });
     const handle = handleOf(await client.callRaw('scratchpad_open'));
