@@ -43,6 +43,7 @@ export const ENV = {
   requestBodyTimeout: 'REQUEST_BODY_TIMEOUT',
   drainDelay: 'DRAIN_DELAY',
   drainTimeout: 'DRAIN_TIMEOUT',
+  requestStateKey: 'MCP_REQUEST_STATE_KEY',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -76,6 +77,13 @@ export type AuthConfig =
 export interface Rate {
   readonly tokens: number;
   readonly perMs: number;
+}
+
+function requestStateKey(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // The SDK's codec wants 32 bytes or more: a shorter secret would be guessable offline from one state.
+  if (Buffer.byteLength(raw) < 32) throw new ConfigError(ENV.requestStateKey, `must be at least 32 bytes long (e.g. openssl rand -hex 32), got ${Buffer.byteLength(raw)}`);
+  return raw;
 }
 
 export interface Config {
@@ -132,6 +140,11 @@ export interface Config {
   /** `sse` streams each response (default); `json` answers plain JSON bodies. */
   readonly responseMode: 'sse' | 'json';
   readonly logLevel: LogLevel;
+  /**
+   * HMAC key of the 2026-07-28 era's `requestState` (32+ characters), the same on every replica so an
+   * `input_required` answer may land on any of them. Undefined: a random key per process (warned about).
+   */
+  readonly requestStateKey: string | undefined;
   /** Name this replica reports in `session_info` and logs; default the Container Apps replica name, else a random one. */
   readonly replicaName: string | undefined;
   /**
@@ -337,6 +350,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxSessionsPerPrincipal: parseInteger(ENV.maxSessionsPerPrincipal, get(ENV.maxSessionsPerPrincipal) ?? '100', 1, 1_000_000),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     responseMode,
+    requestStateKey: requestStateKey(get(ENV.requestStateKey)),
     logLevel: logLevel as LogLevel,
     // Container Apps names each replica in CONTAINER_APP_REPLICA_NAME.
     replicaName: get(ENV.replicaName) ?? get(ENV.containerAppReplicaName),

@@ -9,6 +9,10 @@ import { createApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
+import { ModernEndpoint } from './modern/endpoint.js';
+import { limitOpens } from './mcp/scratchpads.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { scratchpadStoreFor } from './sessions/redis-scratchpads.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
 import { FORMAT_VERSION } from './sessions/format.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
@@ -98,10 +102,22 @@ async function openStore(config: Config, logger: Logger, secretReader: SecretRea
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const { store, detail, stop } = await openStore(config, logger, options.secretReader);
+  const replica = { name: config.replicaName ?? PROCESS_REPLICA };
+  // One scratchpad store for both eras: a handle opened in a legacy session works in a modern call.
+  // SESSION_CREATE_RATE bounds new scratchpads per principal too: each one is a record that lives for hours.
+  const scratchpads = limitOpens(scratchpadStoreFor(store, { idleMs: config.idleTtlMs, maxMs: config.maxTtlMs }), config.sessionCreateRate ? new RateLimiter({ rate: config.sessionCreateRate }) : undefined);
+  const modern = new ModernEndpoint({
+    scratchpads,
+    replica,
+    logger,
+    requestStateKey: requestStateKey(config, store.kind, logger),
+    maxBodyBytes: config.maxBodyBytes,
+  });
   const host = new SessionHost({
     store,
+    scratchpads,
     logger,
-    replica: { name: config.replicaName ?? PROCESS_REPLICA },
+    replica,
     idleTtlMs: config.idleTtlMs,
     maxTtlMs: config.maxTtlMs,
     pendingTtlMs: config.pendingTtlMs,
@@ -114,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let draining = false;
   const app = createApp({
     host,
+    modern,
     store,
     allowedHosts: config.allowedHosts,
     allowedOrigins: config.allowedOrigins,
@@ -137,6 +154,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const drain = (delayMs: number) =>
     (closing ??= (async () => {
       draining = true;
+      // A listen is not a call in flight: it ends now (empty result, then close) and the client listens elsewhere.
+      void modern.closeListens();
       logger.info({ delayMs, drainTimeoutMs: config.drainTimeoutMs }, 'draining: /readyz now fails; serving as usual until the ingress stops routing here');
       // Still subscribed to invalidations and serving every session: requests the ingress sends in this
       // window are answered correctly, not refused.
@@ -146,7 +165,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (cut > 0) logger.warn({ calls: cut, drainTimeoutMs: config.drainTimeoutMs }, 'calls still in flight after the drain timeout: cutting them (clients retry elsewhere)');
       else logger.info('no calls in flight: closing sessions (records kept)');
       // Ends every session's streams (GET and unfinished POST), so clients reconnect elsewhere.
-      await host.close();
+      await Promise.all([host.close(), modern.close()]);
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       await stopped;
@@ -165,6 +184,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     drain: (options) => drain(options?.delayMs ?? config.drainDelayMs),
     close: () => drain(0),
   };
+}
+
+/**
+ * The fleet's requestState key, or a random one for this process. Without a shared key an input_required
+ * answer that lands on another replica is refused ("Invalid or expired requestState"), so Redis mode warns.
+ */
+function requestStateKey(config: Config, mode: 'memory' | 'redis', logger: Logger): string | Uint8Array {
+  if (config.requestStateKey) return config.requestStateKey;
+  const message = 'MCP_REQUEST_STATE_KEY is not set: input_required rounds use a random key of this process';
+  if (mode === 'redis') logger.warn(`${message}; a retry that lands on another replica is refused. Set the same key on every replica.`);
+  else logger.warn(message);
+  return randomBytes(32);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -10,6 +10,7 @@ import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { elicitation } from './elicit-bench.js';
+import { modern, type ModernFigures } from './modern-bench.js';
 import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -27,6 +28,9 @@ const { values: flags } = parseArgs({
     'auth-only': { type: 'boolean', default: false },
     'elicit-samples': { type: 'string', default: process.env.BENCH_ELICIT_SAMPLES ?? '200' },
     'elicit-only': { type: 'boolean', default: false },
+    'modern-only': { type: 'boolean', default: false },
+    listeners: { type: 'string', default: process.env.BENCH_LISTENERS ?? '100' },
+    'listen-samples': { type: 'string', default: process.env.BENCH_LISTEN_SAMPLES ?? '50' },
   },
 });
 const K = Number(flags.sessions);
@@ -309,6 +313,17 @@ async function authCost(): Promise<Record<string, unknown>> {
   }
 }
 
+const modernOptions = () => ({ loops: K, ms: MS, rounds: ROUNDS, listeners: Number(flags.listeners), samples: Number(flags['listen-samples']) });
+
+function describeModern(f: ModernFigures): string {
+  const w = f.warm;
+  return (
+    `warm session_info: modern ${Math.round(w.modern.perSecond)} req/s (p50 ${w.modern.p50.toFixed(2)} ms) vs legacy ${Math.round(w.legacy.perSecond)} req/s (p50 ${w.legacy.p50.toFixed(2)} ms) = ${w.throughputRatio.toFixed(3)}x; ` +
+    `Redis round trips per call on a handle: recall ${JSON.stringify(f.roundTripsPerCall.recall)}, remember ${JSON.stringify(f.roundTripsPerCall.remember)}; ` +
+    `resources/updated B→A over ${f.listen.listeners} listeners: p50 ${f.listen.p50.toFixed(2)} / p99 ${f.listen.p99.toFixed(2)} ms, ${f.listen.missed} missed`
+  );
+}
+
 function describeElicitation(f: Awaited<ReturnType<typeof elicitation>>): string {
   const p = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} ms`;
   return `same replica ${p(f.sameReplica)}, other replica ${p(f.otherReplica)}, extra p50 +${f.extra.p50.toFixed(2)} / p99 +${f.extra.p99.toFixed(2)} ms, ${f.commandsPerRoutedAnswer.toFixed(2)} Redis commands per routed answer (${JSON.stringify(f.commandsByKind)}), ${f.lost} lost of ${2 * f.samples}`;
@@ -322,6 +337,17 @@ async function main(): Promise<void> {
   }
   const redis = await TestRedis.start();
   const probe = redis.client();
+  if (flags['modern-only']) {
+    try {
+      const figures = await modern(redis, modernOptions());
+      log(`2026-07-28 era only (${K} concurrent loops, ${ROUNDS} rounds of ${MS / 1000} s, Redis mode, raw fetch clients, two replicas): ${describeModern(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
   if (flags['elicit-only']) {
     try {
       const figures = await elicitation(redis, probe, Number(flags['elicit-samples']));
@@ -349,6 +375,9 @@ async function main(): Promise<void> {
     log('elicitation answered on the replica that asked vs on another one');
     const elicitFigures = await elicitation(redis, probe, Number(flags['elicit-samples']));
     log(`elicitation: ${describeElicitation(elicitFigures)}`);
+    log('2026-07-28 era: warm call vs legacy, round trips on a handle, resources/updated across replicas');
+    const modernFigures = await modern(redis, modernOptions());
+    log(`modern: ${describeModern(modernFigures)}`);
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -371,7 +400,7 @@ async function main(): Promise<void> {
     const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth }, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, modern: modernFigures }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

@@ -91,7 +91,7 @@ export class McpContinuityStack extends TerraformStack {
       operatorIpRanges: config.operatorIpRanges,
     });
 
-    const dependsOn: ITerraformDependable[] = [this.vault.readerAssignment];
+    const dependsOn: ITerraformDependable[] = [this.vault.readerAssignment, this.vault.requestStateReaderAssignment];
     if (this.vault.apiKeysReaderAssignment) dependsOn.push(this.vault.apiKeysReaderAssignment);
     if (this.network) {
       this.network.connect('key-vault', 'keyVault', { name: names.keyVault, resourceId: this.vault.vault.id });
@@ -128,6 +128,7 @@ export class McpContinuityStack extends TerraformStack {
       identityClientId: this.identity.identity.clientId,
       keyVaultUri: this.vault.uri,
       redisSecretName: config.redisSecretName,
+      requestStateSecretId: this.vault.requestStateSecret.versionlessId,
       keyPrefix: config.keyPrefix,
       port: config.appPort,
       cpu: config.cpu,

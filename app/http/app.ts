@@ -18,6 +18,13 @@ export interface McpEndpoint {
   readonly stats: object;
 }
 
+/** The 2026-07-28 endpoint beside the session host: it claims modern-era requests (no sessions, no session limits). */
+export interface ModernMcpEndpoint<Claim = unknown> {
+  claims(request: Request): Promise<Claim | undefined>;
+  handle(request: Request, claim: Claim, principal: string | undefined): Promise<Response>;
+  readonly stats?: object;
+}
+
 /** What the transport knows about a request that a `Request` does not carry. */
 export interface RequestContext {
   /** The client's address (socket, or the trusted proxy's X-Forwarded-For hop). */
@@ -26,6 +33,8 @@ export interface RequestContext {
 
 export interface AppOptions {
   readonly host: McpEndpoint;
+  /** Serves modern-era requests on the same path; legacy ones (`isLegacyRequest`) go to `host`. Default: none. */
+  readonly modern?: ModernMcpEndpoint;
   readonly store: Pick<SessionStore, 'health' | 'kind'>;
   /** Host names accepted on /mcp; `*` turns the check off (only behind a proxy that checks instead). */
   readonly allowedHosts: readonly string[];
@@ -99,9 +108,12 @@ export function createApp(options: AppOptions): App {
     if (refused) return refused;
     const who = await auth.authenticate(request);
     if (!who.ok) return who.response;
-    const gate = creationGate(request, who.principal, context);
-    if (gate.refused) return gate.refused;
     try {
+      // Routed after auth (the body is read only for callers who may send one), before the session limit.
+      const claim = await options.modern?.claims(request);
+      if (claim !== undefined && options.modern) return await options.modern.handle(request, claim, who.principal);
+      const gate = creationGate(request, who.principal, context);
+      if (gate.refused) return gate.refused;
       return await options.host.handle(request, who.principal, gate.admit);
     } catch (error) {
       if (error instanceof HttpError) return error.toResponse();
@@ -142,6 +154,7 @@ export function createApp(options: AppOptions): App {
       auth: auth.mode,
       store: health,
       ...options.host.stats,
+      ...(options.modern?.stats ?? {}),
       ...(limiter ? { sessionCreateLimit: limiter.stats } : {}),
     });
   }

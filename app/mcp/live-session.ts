@@ -9,7 +9,9 @@ import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { EventLog, EventSource } from './event-log.js';
 import type { PeerRouter, SessionPeers } from './peer-routing.js';
-import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import type { LegacyScope, ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
+import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
 
 export type ResponseMode = 'sse' | 'json';
@@ -17,6 +19,8 @@ export type ResponseMode = 'sse' | 'json';
 /** What a live session needs from its host. */
 export interface LiveSessionHost {
   readonly store: SessionStore;
+  /** Where handles of scratchpad_open live (Redis beside Redis). */
+  readonly scratchpads: ScratchpadStore;
   /** Where the session's SSE events go, so any replica can replay and continue its streams. */
   readonly events: EventLog;
   /** The `retry:` hint of every stream. */
@@ -87,6 +91,7 @@ export class LiveSession implements SessionContext, EventSource {
   #retiring = false;
   readonly #hello: ClientHello;
   readonly #toolNames: ReadonlySet<string>;
+  readonly #scope: LegacyScope;
   readonly #host: LiveSessionHost;
   #protocolVersion: string | undefined;
   #negotiated: (version: string) => void = () => {};
@@ -120,9 +125,10 @@ export class LiveSession implements SessionContext, EventSource {
       if (!this.shape) this.shape = { v: FORMAT_VERSION, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
-    const built = createSessionServer(this);
+    const built = createSessionServer(this, bindScratchpads(host.scratchpads, this.principal));
     this.server = built.server;
     this.#toolNames = built.toolNames;
+    this.#scope = built.scope;
     this.data = this.#dataApi();
   }
 
@@ -187,7 +193,7 @@ export class LiveSession implements SessionContext, EventSource {
     this.shape = shape;
     this.rev = rev;
     // Registering on a connected server sends notifications/tools/list_changed (debounced to one).
-    registerToolsets(this.server, this, shape.toolsets.filter((name) => !before.includes(name)), { silent: !options.announce });
+    registerToolsets(this.server, this.#scope, shape.toolsets.filter((name) => !before.includes(name)), { silent: !options.announce });
   }
 
   async connect(): Promise<void> {

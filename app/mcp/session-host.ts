@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
+import { scratchpadStoreFor } from '../sessions/redis-scratchpads.js';
+import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
@@ -18,6 +20,8 @@ import { StreamHub } from './streams.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
+  /** Scratchpads behind handles (shared with the modern era). Default: the one that goes with `store`, same TTLs. */
+  readonly scratchpads?: ScratchpadStore;
   readonly logger: Logger;
   readonly replica: ReplicaInfo;
   /** Sliding idle lifetime of a record. */
@@ -74,7 +78,7 @@ export class SessionHost {
   #closing = false;
 
   constructor(options: SessionHostOptions) {
-    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
+    this.#o = { scratchpads: options.scratchpads ?? scratchpadStoreFor(options.store, { idleMs: options.idleTtlMs, maxMs: options.maxTtlMs }), responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
     this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
@@ -119,6 +123,7 @@ export class SessionHost {
     this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
       store: options.store,
+      scratchpads: this.#o.scratchpads,
       peers: this.#peers,
       events: this.#events,
       retryMs: this.#o.sseRetryMs,

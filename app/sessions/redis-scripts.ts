@@ -1,6 +1,7 @@
 // Lua scripts of the Redis store, called by SHA (EVALSHA). Each touches the keys of one session (one
 // hash slot on a clustered Redis); channels are arguments, not keys. No script decodes JSON.
 import type { ChainableCommander, Redis } from 'ioredis';
+import { padScripts } from './redis-scratchpad-scripts.js';
 
 /**
  * Every write script takes a deadline (Unix ms) as its last argument and refuses to run after it,
@@ -131,6 +132,7 @@ const SCRIPTS = {
   mcpDataDelete: [1, DATA_DELETE],
   mcpDelete: [2, DELETE_AND_ANNOUNCE],
   mcpAppendEvents: [2, APPEND_EVENTS],
+  ...padScripts(DEADLINE),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -60,6 +60,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #reconnectListeners = new Set<() => void>();
   readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
   readonly #peerListeners = new Set<(message: PeerMessage) => void>();
+  readonly #changeListeners = new Set<(message: string) => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
@@ -113,7 +114,13 @@ export class RedisSessionStore implements SessionStore {
       },
       onAuthFailure: () => this.#o.onAuthFailure?.(),
       onAnnouncement: (message) => this.#announcement(message),
-      peerChannels: { [this.#peerChannel(this.#origin)]: (m) => this.#peerMessage(m), [this.#fleetChannel]: (m) => this.#peerMessage(m) },
+      peerChannels: {
+        [this.#peerChannel(this.#origin)]: (m) => this.#peerMessage(m),
+        [this.#fleetChannel]: (m) => this.#peerMessage(m),
+        [this.changesChannel]: (m) => {
+          for (const listener of this.#changeListeners) listener(m);
+        },
+      },
       onSuspect: (why) => {
         if (this.#closing || this.#conn !== conn) return;
         this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
@@ -289,6 +296,29 @@ export class RedisSessionStore implements SessionStore {
   onPeerMessage(listener: (message: PeerMessage) => void): () => void {
     this.#peerListeners.add(listener);
     return () => this.#peerListeners.delete(listener);
+  }
+
+  get keyPrefix(): string {
+    return this.#prefix;
+  }
+
+  /** The fleet's change channel (scratchpad updates, listen events), heard by every replica including this one. */
+  get changesChannel(): string {
+    return `${this.#prefix}changes`;
+  }
+
+  onChange(listener: (message: string) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  /**
+   * Runs `command` on this store's connection with its error mapping ("unavailable: retry", WRONGTYPE as
+   * gone), for sibling adapters that share the connection (scratchpads). `deadline` is what write scripts take.
+   */
+  async command<T>(verb: 'saved' | 'read' | 'deleted', command: (client: Redis, deadline: number) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#commandTimeoutMs - Math.min(250, this.#commandTimeoutMs / 4);
+    return this.#run(() => command(this.#client, deadline), verb);
   }
 
   #peerChannel(replicaId: string): string {
