@@ -66,12 +66,12 @@ function redisUrlProblem(value: string): string | undefined {
 async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<OpenedStore> {
   const source = redisConnectionSource(config, { logger, validate: redisUrlProblem, ...(secretReader ? { readerFactory: secretReader } : {}) });
   if (source.mode === 'memory') return { store: new MemorySessionStore(), detail: { reason: source.reason }, stop: () => {} };
-  const common = { keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
+  const common = { keyPrefix: config.keyPrefix, cluster: config.redisCluster, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
   if (source.source === 'REDIS_URL') {
     const target = parseRedisUrl(source.url);
     const store = new RedisSessionStore({ ...common, target });
     if (!(await store.waitUntilReady(Math.min(config.commandTimeoutMs, 3000)))) logger.warn('Redis is not reachable yet; serving anyway (as during an outage) until it is');
-    return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix }, stop: () => {} };
+    return { store, detail: { source: source.source, redis: describeRedisTarget(target), ...(config.redisCluster ? { topology: 'cluster' } : {}), keyPrefix: config.keyPrefix }, stop: () => {} };
   }
   // Key Vault: a Redis-mode replica from its first second. Until the secret is readable it behaves as
   // during a Redis outage; a fleet never splits into memory and Redis replicas.

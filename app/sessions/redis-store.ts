@@ -1,7 +1,8 @@
 // Redis SessionStore: one hash per session (shape, revision, data fields), sliding PX expiry,
 // conditional shape writes announced on a heartbeat-proven channel, atomic per-key data operations.
 import { randomUUID } from 'node:crypto';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
@@ -16,6 +17,8 @@ import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWr
 export interface RedisStoreOptions {
   /** Where Redis is. Absent: the store starts offline (as in an outage) until `setTarget` (Key Vault read late). */
   readonly target?: RedisTarget | undefined;
+  /** The target is one node of a Redis Cluster (Azure `OSSCluster`): ioredis `Cluster`, sharded peer channels. Default false. */
+  readonly cluster?: boolean;
   /** Prefix of every key and channel, so several deployments can share one Redis. */
   readonly keyPrefix: string;
   /** Upper bound on any single command, so a dead or hung Redis costs a bounded wait, never a hang. */
@@ -87,6 +90,7 @@ export class RedisSessionStore implements SessionStore {
     const heartbeatMs = this.#o.heartbeatMs ?? 1000;
     const conn: RedisConnection = new RedisConnection({
       target,
+      cluster: this.#o.cluster ?? false,
       commandTimeoutMs: this.#commandTimeoutMs,
       channel: this.#events,
       heartbeatChannel: `${this.#prefix}heartbeat:${this.#origin}`,
@@ -110,7 +114,8 @@ export class RedisSessionStore implements SessionStore {
       },
       onAuthFailure: () => this.#o.onAuthFailure?.(),
       onAnnouncement: (message) => this.#announcement(message),
-      peerChannels: { [this.#peerChannel(this.#origin)]: (m) => this.#peerMessage(m), [this.#fleetChannel]: (m) => this.#peerMessage(m) },
+      peerChannels: { [this.#fleetChannel]: (m) => this.#peerMessage(m) },
+      replicaChannel: { name: this.#peerChannel(this.#origin), onMessage: (m) => this.#peerMessage(m) },
       onSuspect: (why) => {
         if (this.#closing || this.#conn !== conn) return;
         this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
@@ -144,7 +149,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /** The command client, or an error that reads as "unavailable" while there is none. */
-  get #client(): Redis {
+  get #client(): RedisClient {
     if (!this.#conn) throw new Error('no Redis connection string yet');
     return this.#conn.client;
   }
@@ -256,10 +261,11 @@ export class RedisSessionStore implements SessionStore {
     return out;
   }
 
-  // Peer channels are plain PUBLISH, never inside a session's script: on a sharded Redis they span every node.
+  // Peer channels are never inside a session's script. A replica's own channel is sharded on a cluster
+  // (one subscriber, on one shard); the fleet's is classic, which a cluster delivers on every node.
   async sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean> {
     const mailbox = message.kind === 'response' ? { key: mailboxKey(this.#prefix, message.session), answer: JSON.stringify(message.message) } : undefined;
-    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), mailbox);
+    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), { mailbox, sharded: true });
   }
 
   async broadcast(message: PeerMessage): Promise<void> {
