@@ -12,6 +12,7 @@ import { SessionHost } from './mcp/session-host.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
 import { FORMAT_VERSION } from './sessions/format.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
+import { RedisLimits } from './sessions/redis-limits.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 import type { SessionStore } from './sessions/store.js';
@@ -98,6 +99,11 @@ async function openStore(config: Config, logger: Logger, secretReader: SecretRea
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const { store, detail, stop } = await openStore(config, logger, options.secretReader);
+  // Redis mode: the new-session rate and the per-principal cap hold for the fleet, not per replica.
+  const fleetLimits =
+    store instanceof RedisSessionStore
+      ? new RedisLimits({ client: () => store.commandClient, keyPrefix: config.keyPrefix, rate: config.sessionCreateRate, onStatus: ({ level, message }) => logger[level](message) })
+      : undefined;
   const host = new SessionHost({
     store,
     logger,
@@ -106,6 +112,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxTtlMs: config.maxTtlMs,
     pendingTtlMs: config.pendingTtlMs,
     maxSessionsPerPrincipal: config.maxSessionsPerPrincipal,
+    fleetLimits,
     maxLiveSessions: config.maxLiveSessions,
     liveIdleMs: config.liveIdleMs,
     maxBodyBytes: config.maxBodyBytes,
@@ -119,6 +126,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     allowedOrigins: config.allowedOrigins,
     authenticator: createAuthenticator({ auth: config.auth, publicUrl: config.publicUrl, logger }),
     sessionCreateRate: config.sessionCreateRate,
+    fleetLimits,
     logger,
     draining: () => draining,
   });

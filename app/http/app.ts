@@ -4,7 +4,8 @@ import type { Rate } from '../config.js';
 import type { SessionStore } from '../sessions/store.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { HttpError, jsonRpcError, RPC } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import type { FleetLimits } from '../sessions/limits.js';
+import { createCreationLimiter } from './creation-limiter.js';
 import { createRebindingCheck } from './rebinding.js';
 
 /** What the app needs from the session host. `principal` is undefined only when auth is off. */
@@ -31,6 +32,8 @@ export interface AppOptions {
   readonly authenticator?: Authenticator;
   /** New sessions per principal (per client address without auth). Default: unlimited. */
   readonly sessionCreateRate?: Rate | undefined;
+  /** Where the rate is counted for the whole fleet (Redis mode). Default: per replica. */
+  readonly fleetLimits?: FleetLimits | undefined;
   readonly logger: Logger;
   /** Path of the MCP endpoint. Default `/mcp`. */
   readonly mcpPath?: string;
@@ -52,15 +55,15 @@ export function createApp(options: AppOptions): App {
   const mcpPath = options.mcpPath ?? '/mcp';
   const auth = options.authenticator ?? createAuthenticator({ auth: { mode: 'none' }, publicUrl: undefined, logger: options.logger });
   const rebinding = createRebindingCheck({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins ?? [] });
-  const limiter = options.sessionCreateRate ? new RateLimiter({ rate: options.sessionCreateRate }) : undefined;
+  const limiter = options.sessionCreateRate ? createCreationLimiter(options.sessionCreateRate, options.fleetLimits) : undefined;
 
   /** Only initialize may come without a session id, so such a POST is an attempt to create a session. */
-  function limitCreation(request: Request, principal: string | undefined, context: RequestContext): Response | undefined {
+  async function limitCreation(request: Request, principal: string | undefined, context: RequestContext): Promise<Response | undefined> {
     if (!limiter || request.method !== 'POST' || request.headers.has('mcp-session-id')) return undefined;
     // Without auth, a loopback client is the local user (or a harness on this machine): a limit would
     // protect nothing from them. Remote addresses, and every principal, are limited.
     if (principal === undefined && LOOPBACK.test(context.clientAddress ?? '')) return undefined;
-    const taken = limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
+    const taken = await limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');
     return jsonRpcError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
@@ -73,7 +76,7 @@ export function createApp(options: AppOptions): App {
     if (refused) return refused;
     const who = await auth.authenticate(request);
     if (!who.ok) return who.response;
-    const limited = limitCreation(request, who.principal, context);
+    const limited = await limitCreation(request, who.principal, context);
     if (limited) return limited;
     try {
       return await options.host.handle(request, who.principal);
@@ -117,6 +120,7 @@ export function createApp(options: AppOptions): App {
       store: health,
       ...options.host.stats,
       ...(limiter ? { sessionCreateLimit: limiter.stats } : {}),
+      ...(options.fleetLimits ? { sessionLimits: { mode: options.fleetLimits.mode, fallbacks: options.fleetLimits.fallbacks } } : {}),
     });
   }
 

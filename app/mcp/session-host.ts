@@ -5,6 +5,7 @@ import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@mode
 import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
+import type { FleetLimits } from '../sessions/limits.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
@@ -28,8 +29,10 @@ export interface SessionHostOptions {
   readonly pendingTtlMs: number;
   /** Most sessions live in this process at once. */
   readonly maxLiveSessions: number;
-  /** Most live sessions one principal may hold on this replica (with authentication on). Default 100. */
+  /** Most sessions one principal may hold alive (with authentication on): fleet-wide with `fleetLimits`, else on this replica. Default 100. */
   readonly maxSessionsPerPrincipal?: number;
+  /** Counts each principal's sessions for the whole fleet (Redis mode); while it does not answer, this replica's live ones count. */
+  readonly fleetLimits?: FleetLimits | undefined;
   /** A live session idle this long leaves memory (its record stays). */
   readonly liveIdleMs: number;
   /** Largest POST body accepted. */
@@ -60,7 +63,8 @@ export interface HostStats {
 }
 
 export class SessionHost {
-  readonly #o: Required<Omit<SessionHostOptions, 'now'>>;
+  readonly #o: Required<Omit<SessionHostOptions, 'now' | 'fleetLimits'>>;
+  readonly #fleet: FleetLimits | undefined;
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #shapes: ShapeCache;
@@ -76,6 +80,7 @@ export class SessionHost {
   constructor(options: SessionHostOptions) {
     this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
+    this.#fleet = options.fleetLimits;
     this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
     this.#streams = new StreamHub({ store: options.store, log: this.#events, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
@@ -103,6 +108,9 @@ export class SessionHost {
       idleTtlMs: options.idleTtlMs,
       touchIntervalMs: this.#o.touchIntervalMs,
       onGone: (s) => this.#drop(s, 'gone from the store'),
+      onTouched: (s, expiresAt) => {
+        if (s.principal !== undefined) this.#fleet?.extendSession(s.principal, s.id, expiresAt);
+      },
     });
     this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
@@ -159,9 +167,6 @@ export class SessionHost {
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
     // New sessions are refused before existing ones would be evicted (allkeys-lru) or crowded out here.
     if (this.#o.store.health().nearlyFull) throw new HttpError(503, RPC.serverError, 'The session store is nearly full: no new sessions for now, retry later', { 'retry-after': '30' });
-    if (owner !== undefined && this.#liveOf(owner) >= this.#o.maxSessionsPerPrincipal) {
-      throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${this.#o.maxSessionsPerPrincipal}): end one with DELETE, or retry later`, { 'retry-after': '60' });
-    }
     let hello: ClientHello;
     try {
       hello = helloFromInitialize(body.params);
@@ -170,12 +175,16 @@ export class SessionHost {
       throw new HttpError(400, RPC.invalidParams, `Invalid params: ${message}`);
     }
     const now = this.#now();
+    const id = randomUUID();
+    const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
+    if (owner !== undefined) await this.#admit(owner, id, now + pendingTtlMs);
     let accepted = false;
-    const session = this.#newLive({ id: randomUUID(), createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
+    const session = this.#newLive({ id, createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
     await session.connect();
     const response = await session.transport.handleRequest(request, { parsedBody: body });
     if (!accepted) {
       // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
+      if (owner !== undefined) this.#fleet?.releaseSession(owner, id);
       await session.close();
       return response;
     }
@@ -184,7 +193,7 @@ export class SessionHost {
     session.awaitingFirstCall = true;
     session.lastTouched = this.#now();
     // Stored before the client learns the id, so its next request may land on any replica.
-    await this.#records.store(session, Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs)).catch(() => undefined);
+    await this.#records.store(session, pendingTtlMs).catch(() => undefined);
     this.#o.logger.debug({ session: sessionTag(session.id), stored: session.rev > 0 }, 'session created');
     return response;
   }
@@ -229,6 +238,14 @@ export class SessionHost {
     return response;
   }
 
+  /** Refuses a principal's new session past the cap: counted fleet-wide, or on this replica while Redis does not answer. */
+  async #admit(owner: string, id: string, expiresAt: number): Promise<void> {
+    const cap = this.#o.maxSessionsPerPrincipal;
+    const fleet = this.#fleet ? await this.#fleet.admitSession(owner, id, expiresAt, cap) : 'unavailable';
+    if (fleet === 'admitted' || (fleet === 'unavailable' && this.#liveOf(owner) < cap)) return;
+    throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${cap}): end one with DELETE, or retry later`, { 'retry-after': '60' });
+  }
+
   #liveOf(owner: string): number {
     let n = 0;
     for (const s of this.#live.values()) if (s.principal === owner) n++;
@@ -266,6 +283,7 @@ export class SessionHost {
 
   async #deleted(session: LiveSession): Promise<void> {
     this.#live.delete(session.id);
+    if (session.principal !== undefined) this.#fleet?.releaseSession(session.principal, session.id);
     this.#streams.closeSession(session.id);
     try {
       await this.#o.store.delete(session.id);
@@ -283,6 +301,7 @@ export class SessionHost {
     } catch {
       throw retryLater('Session store unavailable: the session could not be ended');
     }
+    if (owner !== undefined) this.#fleet?.releaseSession(owner, id);
     return new Response(null, { status: 200 });
   }
 

@@ -148,6 +148,11 @@ export class RedisSessionStore implements SessionStore {
     return conn.ready && (await conn.channel.waitUntilProven(Math.max(0, deadline - Date.now())));
   }
 
+  /** The current command client (it changes with the connection string): for modules that keep their own keys here. */
+  get commandClient(): RedisClient | undefined {
+    return this.#conn?.client;
+  }
+
   /** The command client, or an error that reads as "unavailable" while there is none. */
   get #client(): RedisClient {
     if (!this.#conn) throw new Error('no Redis connection string yet');
