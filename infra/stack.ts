@@ -75,6 +75,7 @@ export class McpContinuityStack extends TerraformStack {
       name: names.redis,
       cacheSku: config.redisCacheSku,
       managedSku: config.managedRedisSku,
+      clustering: config.managedRedisClustering,
       publicNetworkAccess: !isPrivate,
     });
     this.vault = new SecretVault(this, 'key-vault', {
@@ -128,6 +129,7 @@ export class McpContinuityStack extends TerraformStack {
       identityClientId: this.identity.identity.clientId,
       keyVaultUri: this.vault.uri,
       redisSecretName: config.redisSecretName,
+      redisCluster: this.redis.clustered,
       keyPrefix: config.keyPrefix,
       port: config.appPort,
       cpu: config.cpu,

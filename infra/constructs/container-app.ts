@@ -40,6 +40,8 @@ export interface McpContainerAppProps {
   readonly identityClientId: string;
   readonly keyVaultUri: string;
   readonly redisSecretName: string;
+  /** The Redis endpoint is an OSS-protocol cluster node: the app gets `REDIS_CLUSTER=true`. */
+  readonly redisCluster: boolean;
   readonly keyPrefix: string;
   readonly port: number;
   readonly cpu: number;
@@ -129,6 +131,8 @@ export class McpContainerApp extends Construct {
             env: [
               { name: ENV.keyVaultUrl, value: props.keyVaultUri },
               { name: ENV.redisSecretName, value: props.redisSecretName },
+              // The client follows the database's clustering policy (a plain client on OSSCluster gets MOVED).
+              ...(props.redisCluster ? [{ name: ENV.redisCluster, value: 'true' }] : []),
               // DefaultAzureCredential picks the user-assigned identity by this client id.
               { name: ENV.azureClientId, value: props.identityClientId },
               { name: ENV.keyPrefix, value: props.keyPrefix },
