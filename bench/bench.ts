@@ -10,6 +10,7 @@ import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { elicitation } from './elicit-bench.js';
+import { limitsCost, type LimitsFigures } from './limits-bench.js';
 import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -27,6 +28,8 @@ const { values: flags } = parseArgs({
     'auth-only': { type: 'boolean', default: false },
     'elicit-samples': { type: 'string', default: process.env.BENCH_ELICIT_SAMPLES ?? '200' },
     'elicit-only': { type: 'boolean', default: false },
+    'limits-samples': { type: 'string', default: process.env.BENCH_LIMITS_SAMPLES ?? '300' },
+    'limits-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -314,6 +317,12 @@ function describeElicitation(f: Awaited<ReturnType<typeof elicitation>>): string
   return `same replica ${p(f.sameReplica)}, other replica ${p(f.otherReplica)}, extra p50 +${f.extra.p50.toFixed(2)} / p99 +${f.extra.p99.toFixed(2)} ms, ${f.commandsPerRoutedAnswer.toFixed(2)} Redis commands per routed answer (${JSON.stringify(f.commandsByKind)}), ${f.lost} lost of ${2 * f.samples}`;
 }
 
+function describeLimits(f: LimitsFigures): string {
+  const p = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} ms`;
+  const i = f.initializeMs;
+  return `initialize: open ${p(i.open)}, rate in Redis ${p(i.fleetRate)}, key auth + local rate and cap ${p(i.local)}, key auth + rate and cap in Redis ${p(i.fleet)}; extra p50 (median of rounds) rate in Redis vs none ${f.extraP50Ms.fleetRateOverOpen.toFixed(3)} ms, Redis vs local limits ${f.extraP50Ms.fleetOverLocal.toFixed(3)} ms; one script alone: rate ${p(f.scriptMs.rate)}, cap ${p(f.scriptMs.cap)}; scripts per initialize ${JSON.stringify(f.scriptsPerInitialize)}; ${f.samples} each`;
+}
+
 async function main(): Promise<void> {
   if (flags['auth-only']) {
     log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
@@ -322,6 +331,17 @@ async function main(): Promise<void> {
   }
   const redis = await TestRedis.start();
   const probe = redis.client();
+  if (flags['limits-only']) {
+    try {
+      const figures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
+      log(`fleet-wide limits only (in process, key auth, one Redis node, ${ROUNDS} alternating rounds): ${describeLimits(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
   if (flags['elicit-only']) {
     try {
       const figures = await elicitation(redis, probe, Number(flags['elicit-samples']));
@@ -349,6 +369,9 @@ async function main(): Promise<void> {
     log('elicitation answered on the replica that asked vs on another one');
     const elicitFigures = await elicitation(redis, probe, Number(flags['elicit-samples']));
     log(`elicitation: ${describeElicitation(elicitFigures)}`);
+    log('fleet-wide limits: cost per new session');
+    const limitsFigures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
+    log(`fleet-wide limits: ${describeLimits(limitsFigures)}`);
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -371,7 +394,7 @@ async function main(): Promise<void> {
     const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth }, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, fleetLimits: limitsFigures }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

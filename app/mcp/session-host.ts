@@ -177,11 +177,22 @@ export class SessionHost {
     const now = this.#now();
     const id = randomUUID();
     const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
-    if (owner !== undefined) await this.#admit(owner, id, now + pendingTtlMs);
+    // Counted while the session is built: the round trip to Redis overlaps the local work.
+    const admitted = owner === undefined ? Promise.resolve() : this.#admit(owner, id, now + pendingTtlMs);
+    admitted.catch(() => undefined);
     let accepted = false;
     const session = this.#newLive({ id, createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
-    await session.connect();
-    const response = await session.transport.handleRequest(request, { parsedBody: body });
+    let response: Response;
+    try {
+      await session.connect();
+      response = await session.transport.handleRequest(request, { parsedBody: body });
+      if (accepted) await admitted;
+    } catch (error) {
+      // Refused (or failed): the answer built meanwhile is dropped, and the session never existed.
+      if (owner !== undefined && !(error instanceof HttpError)) this.#fleet?.releaseSession(owner, id);
+      await session.close();
+      throw error;
+    }
     if (!accepted) {
       // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
       if (owner !== undefined) this.#fleet?.releaseSession(owner, id);

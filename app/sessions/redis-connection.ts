@@ -1,5 +1,15 @@
 // One connection set to one Redis target: the command client and the invalidation channel. The store
 // swaps it for a new one when the target changes (a connection string read late, a rotated key).
+//
+// Channels on a Redis Cluster, and why:
+// - `events` (shape changes, deletes, appended events) and `peers` (cancellations): classic. Every
+//   replica needs them; a cluster delivers a classic PUBLISH to subscribers on every node, so one
+//   subscriber connection to any node hears all of it. Sharded, they would sit in one slot anyway.
+// - `heartbeat:<replica>`: classic, because it proves the very connection that carries `events`.
+// - `peer:<replica>` (answers for one replica's sessions): sharded (SSUBSCRIBE/SPUBLISH). One
+//   receiver: SPUBLISH reaches only the shard that owns the channel instead of every node, and counts
+//   its receivers exactly (a classic PUBLISH on a cluster counts the local node's only). It carries
+//   beats of its own, so the proof covers that connection too.
 import { InvalidationChannel } from './redis-channel.js';
 import { createCommandClient, createShardedSubscriber, isCluster, masters, nodeOptions, type RedisClient } from './redis-client.js';
 import { defineScripts } from './redis-scripts.js';
