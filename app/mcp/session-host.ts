@@ -12,6 +12,7 @@ import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
 import { EventLog } from './event-log.js';
 import { PeerRouter } from './peer-routing.js';
+import { PrincipalCap } from './principal-cap.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
@@ -64,7 +65,7 @@ export interface HostStats {
 
 export class SessionHost {
   readonly #o: Required<Omit<SessionHostOptions, 'now' | 'fleetLimits'>>;
-  readonly #fleet: FleetLimits | undefined;
+  readonly #cap: PrincipalCap;
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #shapes: ShapeCache;
@@ -80,7 +81,7 @@ export class SessionHost {
   constructor(options: SessionHostOptions) {
     this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
-    this.#fleet = options.fleetLimits;
+    this.#cap = new PrincipalCap({ cap: this.#o.maxSessionsPerPrincipal, fleet: options.fleetLimits, liveOf: (owner) => this.#liveOf(owner) });
     this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
     this.#streams = new StreamHub({ store: options.store, log: this.#events, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
@@ -108,9 +109,7 @@ export class SessionHost {
       idleTtlMs: options.idleTtlMs,
       touchIntervalMs: this.#o.touchIntervalMs,
       onGone: (s) => this.#drop(s, 'gone from the store'),
-      onTouched: (s, expiresAt) => {
-        if (s.principal !== undefined) this.#fleet?.extendSession(s.principal, s.id, expiresAt);
-      },
+      onTouched: (s, expiresAt) => this.#cap.extend(s.principal, s.id, expiresAt),
     });
     this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
@@ -178,7 +177,7 @@ export class SessionHost {
     const id = randomUUID();
     const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
     // Counted while the session is built: the round trip to Redis overlaps the local work.
-    const admitted = owner === undefined ? Promise.resolve() : this.#admit(owner, id, now + pendingTtlMs);
+    const admitted = owner === undefined ? Promise.resolve() : this.#cap.admit(owner, id, now + pendingTtlMs);
     admitted.catch(() => undefined);
     let accepted = false;
     const session = this.#newLive({ id, createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
@@ -189,13 +188,13 @@ export class SessionHost {
       if (accepted) await admitted;
     } catch (error) {
       // Refused (or failed): the answer built meanwhile is dropped, and the session never existed.
-      if (owner !== undefined && !(error instanceof HttpError)) this.#fleet?.releaseSession(owner, id);
+      if (!(error instanceof HttpError)) this.#cap.release(owner, id);
       await session.close();
       throw error;
     }
     if (!accepted) {
       // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
-      if (owner !== undefined) this.#fleet?.releaseSession(owner, id);
+      this.#cap.release(owner, id);
       await session.close();
       return response;
     }
@@ -249,14 +248,6 @@ export class SessionHost {
     return response;
   }
 
-  /** Refuses a principal's new session past the cap: counted fleet-wide, or on this replica while Redis does not answer. */
-  async #admit(owner: string, id: string, expiresAt: number): Promise<void> {
-    const cap = this.#o.maxSessionsPerPrincipal;
-    const fleet = this.#fleet ? await this.#fleet.admitSession(owner, id, expiresAt, cap) : 'unavailable';
-    if (fleet === 'admitted' || (fleet === 'unavailable' && this.#liveOf(owner) < cap)) return;
-    throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${cap}): end one with DELETE, or retry later`, { 'retry-after': '60' });
-  }
-
   #liveOf(owner: string): number {
     let n = 0;
     for (const s of this.#live.values()) if (s.principal === owner) n++;
@@ -294,7 +285,7 @@ export class SessionHost {
 
   async #deleted(session: LiveSession): Promise<void> {
     this.#live.delete(session.id);
-    if (session.principal !== undefined) this.#fleet?.releaseSession(session.principal, session.id);
+    this.#cap.release(session.principal, session.id);
     this.#streams.closeSession(session.id);
     try {
       await this.#o.store.delete(session.id);
@@ -312,7 +303,7 @@ export class SessionHost {
     } catch {
       throw retryLater('Session store unavailable: the session could not be ended');
     }
-    if (owner !== undefined) this.#fleet?.releaseSession(owner, id);
+    this.#cap.release(owner, id);
     return new Response(null, { status: 200 });
   }
 
