@@ -11,6 +11,7 @@ import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { elicitation } from './elicit-bench.js';
 import { limitsCost, type LimitsFigures } from './limits-bench.js';
+import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -30,6 +31,7 @@ const { values: flags } = parseArgs({
     'elicit-only': { type: 'boolean', default: false },
     'limits-samples': { type: 'string', default: process.env.BENCH_LIMITS_SAMPLES ?? '300' },
     'limits-only': { type: 'boolean', default: false },
+    'cluster-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -323,6 +325,11 @@ function describeLimits(f: LimitsFigures): string {
   return `initialize: open ${p(i.open)}, rate in Redis ${p(i.fleetRate)}, key auth + local rate and cap ${p(i.local)}, key auth + rate and cap in Redis ${p(i.fleet)}; extra p50 (median of rounds) rate in Redis vs none ${f.extraP50Ms.fleetRateOverOpen.toFixed(3)} ms, Redis vs local limits ${f.extraP50Ms.fleetOverLocal.toFixed(3)} ms; one script alone: rate ${p(f.scriptMs.rate)}, cap ${p(f.scriptMs.cap)}; scripts per initialize ${JSON.stringify(f.scriptsPerInitialize)}; ${f.samples} each`;
 }
 
+function describeCluster(f: ClusterFigures): string {
+  const w = (call: 'no-data' | 'data') => `${Math.round(f.warm[call].single.perSecond)} vs ${Math.round(f.warm[call].cluster.perSecond)} req/s (p50 ${f.warm[call].single.p50.toFixed(2)} vs ${f.warm[call].cluster.p50.toFixed(2)} ms)`;
+  return `single node vs 3-master cluster: no-data ${w('no-data')}, data ${w('data')}, restore p50 ${f.restoreMs.single.p50.toFixed(2)} vs ${f.restoreMs.cluster.p50.toFixed(2)} ms (p99 ${f.restoreMs.single.p99.toFixed(2)} vs ${f.restoreMs.cluster.p99.toFixed(2)}); cluster ratio no-data ${f.ratio.noData.toFixed(3)}x, data ${f.ratio.data.toFixed(3)}x, restore ${f.ratio.restoreP50.toFixed(3)}x`;
+}
+
 async function main(): Promise<void> {
   if (flags['auth-only']) {
     log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
@@ -331,6 +338,18 @@ async function main(): Promise<void> {
   }
   const redis = await TestRedis.start();
   const probe = redis.client();
+  if (flags['cluster-only']) {
+    try {
+      log(`cluster only: ${K} sessions, ${ROUNDS} alternating rounds of ${MS / 1000} s, MCP_RESPONSE_MODE=json, ${SAMPLE} restores per round`);
+      const figures = await clusterVsSingle(redis, log, { sessions: K, ms: MS, rounds: ROUNDS, sample: SAMPLE });
+      log(describeCluster(figures));
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
   if (flags['limits-only']) {
     try {
       const figures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
