@@ -1,5 +1,5 @@
 // One Redis node vs a local 3-master Redis Cluster (REDIS_CLUSTER=true): warm calls with and without
-// data, and restores, in alternating rounds so drift in the machine hits both alike.
+// data (both loaded at once), and restores (alternating), round after round.
 import { TestRedisCluster } from '../test/support/redis-cluster.js';
 import type { TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
@@ -31,34 +31,42 @@ export async function clusterVsSingle(single: TestRedis, log: (line: string) => 
     const rounds: Record<WarmCall, Record<Topology, LoadResult[]>> = { 'no-data': { single: [], cluster: [] }, data: { single: [], cluster: [] } };
     const restores: Record<Topology, number[]> = { single: [], cluster: [] };
     for (let round = 1; round <= o.rounds; round++) {
-      for (const t of round % 2 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const)) {
-        const server = await start(t);
-        try {
-          const ids = await pool(Array.from({ length: o.sessions }), 10, () => openSession(server.url));
-          await pool(ids, 10, (id) => callTool(server.url, id, 'remember', { key: 'k', value: 'v' }));
-          await closedLoop(server.url, ids, Math.min(2000, o.ms / 2), 'data'); // warm-up
-          for (const call of ['no-data', 'data'] as const) {
-            const load = await closedLoop(server.url, ids, o.ms, call);
-            rounds[call][t].push(load);
-            log(`${t} ${call} round ${round}: ${Math.round(load.perSecond)} req/s, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms`);
-          }
-        } finally {
-          await server.kill('SIGKILL');
+      // Both topologies under load at the same time: whatever else the machine does hits both alike, and
+      // the throughput ratio is the per-request cost ratio.
+      const servers = { single: await start('single'), cluster: await start('cluster') };
+      try {
+        const ids = {
+          single: await pool(Array.from({ length: o.sessions }), 10, () => openSession(servers.single.url)),
+          cluster: await pool(Array.from({ length: o.sessions }), 10, () => openSession(servers.cluster.url)),
+        };
+        for (const t of ['single', 'cluster'] as const) await pool(ids[t], 10, (id) => callTool(servers[t].url, id, 'remember', { key: 'k', value: 'v' }));
+        await Promise.all((['single', 'cluster'] as const).map((t) => closedLoop(servers[t].url, ids[t], Math.min(2000, o.ms / 2), 'data'))); // warm-up
+        for (const call of ['no-data', 'data'] as const) {
+          const [single, cluster] = await Promise.all((['single', 'cluster'] as const).map((t) => closedLoop(servers[t].url, ids[t], o.ms, call)));
+          rounds[call].single.push(single as LoadResult);
+          rounds[call].cluster.push(cluster as LoadResult);
+          log(`${call} round ${round} (single / cluster, at once): ${Math.round((single as LoadResult).perSecond)} / ${Math.round((cluster as LoadResult).perSecond)} req/s, p50 ${(single as LoadResult).p50.toFixed(2)} / ${(cluster as LoadResult).p50.toFixed(2)} ms`);
         }
-        // Restore: sessions written by one process, first call on a fresh one.
+      } finally {
+        await Promise.all([servers.single.kill('SIGKILL'), servers.cluster.kill('SIGKILL')]);
+      }
+      // Restores one at a time (a latency): sessions written by one process, first call on a fresh one.
+      for (const t of round % 2 ? (['single', 'cluster'] as const) : (['cluster', 'single'] as const)) {
         const writer = await start(t);
-        const ids = await pool(Array.from({ length: o.sample }), 20, () => openSession(writer.url));
-        await pool(ids, 20, (id) => callTool(writer.url, id, 'remember', { key: 'k', value: 'v' }));
+        const written = await pool(Array.from({ length: o.sample }), 20, () => openSession(writer.url));
+        await pool(written, 20, (id) => callTool(writer.url, id, 'remember', { key: 'k', value: 'v' }));
         await writer.kill('SIGKILL');
         const reader = await start(t);
-        for (const id of ids) restores[t].push(await callTool(reader.url, id, 'recall', { key: 'k' }));
+        for (const id of written) restores[t].push(await callTool(reader.url, id, 'recall', { key: 'k' }));
         await reader.kill('SIGKILL');
       }
     }
-    const warm = {
-      'no-data': { single: median(rounds['no-data'].single, (x) => x.perSecond), cluster: median(rounds['no-data'].cluster, (x) => x.perSecond) },
-      data: { single: median(rounds.data.single, (x) => x.perSecond), cluster: median(rounds.data.cluster, (x) => x.perSecond) },
+    // The round with the median ratio, both sides from that same round.
+    const pick = (call: WarmCall) => {
+      const i = median(rounds[call].single.map((_, n) => n), (n) => (rounds[call].cluster[n] as LoadResult).perSecond / (rounds[call].single[n] as LoadResult).perSecond);
+      return { single: rounds[call].single[i] as LoadResult, cluster: rounds[call].cluster[i] as LoadResult };
     };
+    const warm = { 'no-data': pick('no-data'), data: pick('data') };
     const restoreMs = { single: percentiles(restores.single), cluster: percentiles(restores.cluster) };
     return {
       warm,
