@@ -8,6 +8,7 @@ export const ENV = {
   host: 'HOST',
   allowedHosts: 'MCP_ALLOWED_HOSTS',
   redisUrl: 'REDIS_URL',
+  redisCluster: 'REDIS_CLUSTER',
   keyVaultUrl: 'KEY_VAULT_URL',
   redisSecretName: 'REDIS_SECRET_NAME',
   azureClientId: 'AZURE_CLIENT_ID',
@@ -107,6 +108,8 @@ export interface Config {
   readonly allowedHosts: readonly string[];
   /** Redis URL or Azure connection string, when given directly. Wins over Key Vault. */
   readonly redisUrl: string | undefined;
+  /** The Redis endpoint is a node of a Redis Cluster (Azure Managed Redis `OSSCluster`): a cluster-aware client. Default false. */
+  readonly redisCluster: boolean;
   /**
    * Key Vault holding the Redis connection string; used only when `redisUrl` is absent. `timeoutMs`
    * bounds one read (then it is retried); `refreshIntervalMs` re-reads the latest version to notice a
@@ -306,6 +309,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = parseInteger(ENV.port, get(ENV.port) ?? '3000', 0, 65_535);
   const publicUrlRaw = get(ENV.publicUrl);
   const publicUrl = publicUrlRaw ? parseUrl(ENV.publicUrl, publicUrlRaw, 'the public URL of the MCP endpoint').href : undefined;
+  const redisCluster = (get(ENV.redisCluster) ?? 'false').toLowerCase();
+  if (redisCluster !== 'true' && redisCluster !== 'false') throw new ConfigError(ENV.redisCluster, `must be true or false, got "${redisCluster}"`);
   const trustProxy = (get(ENV.trustProxy) ?? 'false').toLowerCase();
   if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(ENV.trustProxy, `must be true or false, got "${trustProxy}"`);
   const allowedHosts = (get(ENV.allowedHosts) ?? 'localhost,127.0.0.1,[::1]')
@@ -328,6 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: get(ENV.host) ?? '127.0.0.1',
     allowedHosts,
     redisUrl: checkedRedisUrl(get(ENV.redisUrl)),
+    redisCluster: redisCluster === 'true',
     keyVault: keyVaultUrl
       ? {
           url: keyVaultUrl,

@@ -16,6 +16,7 @@ import { scratchpadStoreFor } from './sessions/redis-scratchpads.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
 import { FORMAT_VERSION } from './sessions/format.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
+import { RedisLimits } from './sessions/redis-limits.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 import type { SessionStore } from './sessions/store.js';
@@ -70,12 +71,12 @@ function redisUrlProblem(value: string): string | undefined {
 async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<OpenedStore> {
   const source = redisConnectionSource(config, { logger, validate: redisUrlProblem, ...(secretReader ? { readerFactory: secretReader } : {}) });
   if (source.mode === 'memory') return { store: new MemorySessionStore(), detail: { reason: source.reason }, stop: () => {} };
-  const common = { keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, memoryCheckMs: config.memoryCheckMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
+  const common = { keyPrefix: config.keyPrefix, cluster: config.redisCluster, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, memoryCheckMs: config.memoryCheckMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
   if (source.source === 'REDIS_URL') {
     const target = parseRedisUrl(source.url);
     const store = new RedisSessionStore({ ...common, target });
     if (!(await store.waitUntilReady(Math.min(config.commandTimeoutMs, 3000)))) logger.warn('Redis is not reachable yet; serving anyway (as during an outage) until it is');
-    return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix }, stop: () => {} };
+    return { store, detail: { source: source.source, redis: describeRedisTarget(target), ...(config.redisCluster ? { topology: 'cluster' } : {}), keyPrefix: config.keyPrefix }, stop: () => {} };
   }
   // Key Vault: a Redis-mode replica from its first second. Until the secret is readable it behaves as
   // during a Redis outage; a fleet never splits into memory and Redis replicas.
@@ -113,6 +114,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     requestStateKey: requestStateKey(config, store.kind, logger),
     maxBodyBytes: config.maxBodyBytes,
   });
+  // Redis mode: the new-session rate and the per-principal cap hold for the fleet, not per replica.
+  const fleetLimits =
+    store instanceof RedisSessionStore
+      ? new RedisLimits({ client: () => store.commandClient, keyPrefix: config.keyPrefix, rate: config.sessionCreateRate, onStatus: ({ level, message }) => logger[level](message) })
+      : undefined;
   const host = new SessionHost({
     store,
     scratchpads,
@@ -122,6 +128,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxTtlMs: config.maxTtlMs,
     pendingTtlMs: config.pendingTtlMs,
     maxSessionsPerPrincipal: config.maxSessionsPerPrincipal,
+    fleetLimits,
     maxLiveSessions: config.maxLiveSessions,
     liveIdleMs: config.liveIdleMs,
     maxBodyBytes: config.maxBodyBytes,
@@ -136,6 +143,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     allowedOrigins: config.allowedOrigins,
     authenticator: createAuthenticator({ auth: config.auth, publicUrl: config.publicUrl, logger }),
     sessionCreateRate: config.sessionCreateRate,
+    fleetLimits,
     logger,
     draining: () => draining,
   });

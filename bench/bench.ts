@@ -11,6 +11,8 @@ import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { elicitation } from './elicit-bench.js';
 import { modern, type ModernFigures } from './modern-bench.js';
+import { limitsCost, type LimitsFigures } from './limits-bench.js';
+import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -31,6 +33,9 @@ const { values: flags } = parseArgs({
     'modern-only': { type: 'boolean', default: false },
     listeners: { type: 'string', default: process.env.BENCH_LISTENERS ?? '100' },
     'listen-samples': { type: 'string', default: process.env.BENCH_LISTEN_SAMPLES ?? '50' },
+    'limits-samples': { type: 'string', default: process.env.BENCH_LIMITS_SAMPLES ?? '300' },
+    'limits-only': { type: 'boolean', default: false },
+    'cluster-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -329,6 +334,17 @@ function describeElicitation(f: Awaited<ReturnType<typeof elicitation>>): string
   return `same replica ${p(f.sameReplica)}, other replica ${p(f.otherReplica)}, extra p50 +${f.extra.p50.toFixed(2)} / p99 +${f.extra.p99.toFixed(2)} ms, ${f.commandsPerRoutedAnswer.toFixed(2)} Redis commands per routed answer (${JSON.stringify(f.commandsByKind)}), ${f.lost} lost of ${2 * f.samples}`;
 }
 
+function describeLimits(f: LimitsFigures): string {
+  const p = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} ms`;
+  const i = f.initializeMs;
+  return `initialize: open ${p(i.open)}, rate in Redis ${p(i.fleetRate)}, key auth + local rate and cap ${p(i.local)}, key auth + rate and cap in Redis ${p(i.fleet)}; extra p50 (median of rounds) rate in Redis vs none ${f.extraP50Ms.fleetRateOverOpen.toFixed(3)} ms, Redis vs local limits ${f.extraP50Ms.fleetOverLocal.toFixed(3)} ms; one script alone: rate ${p(f.scriptMs.rate)}, cap ${p(f.scriptMs.cap)}; scripts per initialize ${JSON.stringify(f.scriptsPerInitialize)}; ${f.samples} each`;
+}
+
+function describeCluster(f: ClusterFigures): string {
+  const w = (call: 'no-data' | 'data') => `${Math.round(f.warm[call].single.perSecond)} vs ${Math.round(f.warm[call].cluster.perSecond)} req/s (p50 ${f.warm[call].single.p50.toFixed(2)} vs ${f.warm[call].cluster.p50.toFixed(2)} ms)`;
+  return `single node vs 3-master cluster: no-data ${w('no-data')}, data ${w('data')}, restore p50 ${f.restoreMs.single.p50.toFixed(2)} vs ${f.restoreMs.cluster.p50.toFixed(2)} ms (p99 ${f.restoreMs.single.p99.toFixed(2)} vs ${f.restoreMs.cluster.p99.toFixed(2)}); cluster ratio no-data ${f.ratio.noData.toFixed(3)}x, data ${f.ratio.data.toFixed(3)}x, restore ${f.ratio.restoreP50.toFixed(3)}x`;
+}
+
 async function main(): Promise<void> {
   if (flags['auth-only']) {
     log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
@@ -341,6 +357,29 @@ async function main(): Promise<void> {
     try {
       const figures = await modern(redis, modernOptions());
       log(`2026-07-28 era only (${K} concurrent loops, ${ROUNDS} rounds of ${MS / 1000} s, Redis mode, raw fetch clients, two replicas): ${describeModern(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
+  if (flags['cluster-only']) {
+    try {
+      log(`cluster only: ${K} sessions, ${ROUNDS} alternating rounds of ${MS / 1000} s, MCP_RESPONSE_MODE=json, ${SAMPLE} restores per round`);
+      const figures = await clusterVsSingle(redis, log, { sessions: K, ms: MS, rounds: ROUNDS, sample: SAMPLE });
+      log(describeCluster(figures));
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
+  if (flags['limits-only']) {
+    try {
+      const figures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
+      log(`fleet-wide limits only (in process, key auth, one Redis node, ${ROUNDS} alternating rounds): ${describeLimits(figures)}`);
       console.log(JSON.stringify(figures, null, 2));
     } finally {
       probe.disconnect();
@@ -378,6 +417,9 @@ async function main(): Promise<void> {
     log('2026-07-28 era: warm call vs legacy, round trips on a handle, resources/updated across replicas');
     const modernFigures = await modern(redis, modernOptions());
     log(`modern: ${describeModern(modernFigures)}`);
+    log('fleet-wide limits: cost per new session');
+    const limitsFigures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
+    log(`fleet-wide limits: ${describeLimits(limitsFigures)}`);
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -400,7 +442,7 @@ async function main(): Promise<void> {
     const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, modern: modernFigures }, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, modern: modernFigures, fleetLimits: limitsFigures }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

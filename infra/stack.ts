@@ -75,6 +75,7 @@ export class McpContinuityStack extends TerraformStack {
       name: names.redis,
       cacheSku: config.redisCacheSku,
       managedSku: config.managedRedisSku,
+      clustering: config.managedRedisClustering,
       publicNetworkAccess: !isPrivate,
     });
     this.vault = new SecretVault(this, 'key-vault', {
@@ -129,6 +130,7 @@ export class McpContinuityStack extends TerraformStack {
       keyVaultUri: this.vault.uri,
       redisSecretName: config.redisSecretName,
       requestStateSecretId: this.vault.requestStateSecret.versionlessId,
+      redisCluster: this.redis.clustered,
       keyPrefix: config.keyPrefix,
       port: config.appPort,
       cpu: config.cpu,

@@ -4,7 +4,8 @@ import type { Rate } from '../config.js';
 import type { SessionStore } from '../sessions/store.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { HttpError, jsonRpcError, RPC } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import type { FleetLimits } from '../sessions/limits.js';
+import { createCreationLimiter } from './creation-limiter.js';
 import { createRebindingCheck } from './rebinding.js';
 
 /** What the app needs from the session host. `principal` is undefined only when auth is off. */
@@ -13,7 +14,7 @@ export interface McpEndpoint {
    * `admitSession` is called before a session is created from the request (its body is an initialize,
    * whatever headers it carries); it throws an `HttpError` (429) when the caller may not create one now.
    */
-  handle(request: Request, principal: string | undefined, admitSession?: () => void): Promise<Response>;
+  handle(request: Request, principal: string | undefined, admitSession?: () => Promise<void>): Promise<Response>;
   /** Counters, shown on the authenticated /statusz. */
   readonly stats: object;
 }
@@ -44,6 +45,8 @@ export interface AppOptions {
   readonly authenticator?: Authenticator;
   /** New sessions per principal (per client address without auth). Default: unlimited. */
   readonly sessionCreateRate?: Rate | undefined;
+  /** Where the rate is counted for the whole fleet (Redis mode). Default: per replica. */
+  readonly fleetLimits?: FleetLimits | undefined;
   readonly logger: Logger;
   /** Path of the MCP endpoint. Default `/mcp`. */
   readonly mcpPath?: string;
@@ -65,15 +68,15 @@ export function createApp(options: AppOptions): App {
   const mcpPath = options.mcpPath ?? '/mcp';
   const auth = options.authenticator ?? createAuthenticator({ auth: { mode: 'none' }, publicUrl: undefined, logger: options.logger });
   const rebinding = createRebindingCheck({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins ?? [] });
-  const limiter = options.sessionCreateRate ? new RateLimiter({ rate: options.sessionCreateRate }) : undefined;
+  const limiter = options.sessionCreateRate ? createCreationLimiter(options.sessionCreateRate, options.fleetLimits) : undefined;
 
   /** A 429 when `key` is over the new-session rate; undefined when a session may be created. */
-  function takeCreation(principal: string | undefined, context: RequestContext): HttpError | undefined {
+  async function takeCreation(principal: string | undefined, context: RequestContext): Promise<HttpError | undefined> {
     if (!limiter) return undefined;
     // Without auth, a loopback client is the local user (or a harness on this machine): a limit would
     // protect nothing from them. Remote addresses, and every principal, are limited.
     if (principal === undefined && LOOPBACK.test(context.clientAddress ?? '')) return undefined;
-    const taken = limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
+    const taken = await limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');
     return new HttpError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
@@ -86,19 +89,20 @@ export function createApp(options: AppOptions): App {
    * be an initialize, so it pays before its body is read (a flood is refused cheaply); any other POST pays
    * once the host has read an initialize in its body.
    */
-  function creationGate(request: Request, principal: string | undefined, context: RequestContext): { refused?: Response; admit: () => void } {
+  async function creationGate(request: Request, principal: string | undefined, context: RequestContext): Promise<{ refused?: Response; admit: () => Promise<void> }> {
     let paid = false;
-    const admit = () => {
+    const admit = async () => {
       if (paid) return;
       paid = true;
-      const refused = takeCreation(principal, context);
+      const refused = await takeCreation(principal, context);
       if (refused) throw refused;
     };
     if (request.method !== 'POST' || request.headers.has('mcp-session-id')) return { admit };
     try {
-      admit();
+      await admit();
     } catch (error) {
-      return { refused: (error as HttpError).toResponse(), admit };
+      if (!(error instanceof HttpError)) throw error;
+      return { refused: error.toResponse(), admit };
     }
     return { admit };
   }
@@ -112,7 +116,7 @@ export function createApp(options: AppOptions): App {
       // Routed after auth (the body is read only for callers who may send one), before the session limit.
       const claim = await options.modern?.claims(request);
       if (claim !== undefined && options.modern) return await options.modern.handle(request, claim, who.principal);
-      const gate = creationGate(request, who.principal, context);
+      const gate = await creationGate(request, who.principal, context);
       if (gate.refused) return gate.refused;
       return await options.host.handle(request, who.principal, gate.admit);
     } catch (error) {
@@ -156,6 +160,7 @@ export function createApp(options: AppOptions): App {
       ...options.host.stats,
       ...(options.modern?.stats ?? {}),
       ...(limiter ? { sessionCreateLimit: limiter.stats } : {}),
+      ...(options.fleetLimits ? { sessionLimits: { mode: options.fleetLimits.mode, fallbacks: options.fleetLimits.fallbacks } } : {}),
     });
   }
 

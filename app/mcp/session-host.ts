@@ -5,6 +5,7 @@ import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@mode
 import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
+import type { FleetLimits } from '../sessions/limits.js';
 import type { SessionStore } from '../sessions/store.js';
 import { scratchpadStoreFor } from '../sessions/redis-scratchpads.js';
 import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
@@ -13,6 +14,7 @@ import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
 import { EventLog, withRequestIds } from './event-log.js';
 import { PeerRouter } from './peer-routing.js';
+import { PrincipalCap } from './principal-cap.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
@@ -32,8 +34,10 @@ export interface SessionHostOptions {
   readonly pendingTtlMs: number;
   /** Most sessions live in this process at once. */
   readonly maxLiveSessions: number;
-  /** Most live sessions one principal may hold on this replica (with authentication on). Default 100. */
+  /** Most sessions one principal may hold alive (with authentication on): fleet-wide with `fleetLimits`, else on this replica. Default 100. */
   readonly maxSessionsPerPrincipal?: number;
+  /** Counts each principal's sessions for the whole fleet (Redis mode); while it does not answer, this replica's live ones count. */
+  readonly fleetLimits?: FleetLimits | undefined;
   /** A live session idle this long leaves memory (its record stays). */
   readonly liveIdleMs: number;
   /** Largest POST body accepted. */
@@ -64,7 +68,8 @@ export interface HostStats {
 }
 
 export class SessionHost {
-  readonly #o: Required<Omit<SessionHostOptions, 'now'>>;
+  readonly #o: Required<Omit<SessionHostOptions, 'now' | 'fleetLimits'>>;
+  readonly #cap: PrincipalCap;
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #shapes: ShapeCache;
@@ -80,6 +85,7 @@ export class SessionHost {
   constructor(options: SessionHostOptions) {
     this.#o = { scratchpads: options.scratchpads ?? scratchpadStoreFor(options.store, { idleMs: options.idleTtlMs, maxMs: options.maxTtlMs }), responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
+    this.#cap = new PrincipalCap({ cap: this.#o.maxSessionsPerPrincipal, fleet: options.fleetLimits, liveOf: (owner) => this.#liveOf(owner) });
     this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
     this.#streams = new StreamHub({
@@ -119,6 +125,7 @@ export class SessionHost {
       idleTtlMs: options.idleTtlMs,
       touchIntervalMs: this.#o.touchIntervalMs,
       onGone: (s) => this.#drop(s, 'gone from the store'),
+      onTouched: (s, expiresAt) => this.#cap.extend(s.principal, s.id, expiresAt),
     });
     this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
@@ -151,7 +158,7 @@ export class SessionHost {
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
-  async handle(request: Request, principal?: string, admitSession?: () => void): Promise<Response> {
+  async handle(request: Request, principal?: string, admitSession?: () => Promise<void>): Promise<Response> {
     // Stopping: this replica no longer hears invalidations, so anything it served now could be old.
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     const owner = principalHash(principal);
@@ -160,7 +167,7 @@ export class SessionHost {
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 
-  async #post(request: Request, owner: string | undefined, admitSession: (() => void) | undefined): Promise<Response> {
+  async #post(request: Request, owner: string | undefined, admitSession: (() => Promise<void>) | undefined): Promise<Response> {
     const read = await readRequestBody(request, this.#o.maxBodyBytes);
     if (read.tooLarge) throw new HttpError(413, RPC.serverError, `Request body is larger than ${this.#o.maxBodyBytes} bytes`);
     let body: unknown;
@@ -171,7 +178,7 @@ export class SessionHost {
     }
     if (isInitializeRequest(body as JSONRPCMessage)) {
       // The body decides what creates a session, not the headers: an initialize with a session id pays too.
-      admitSession?.();
+      await admitSession?.();
       return this.#create(request, body as { params: Record<string, unknown> }, owner);
     }
     return this.#existing(request, body, owner);
@@ -180,9 +187,6 @@ export class SessionHost {
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
     // New sessions are refused before existing ones would be evicted (allkeys-lru) or crowded out here.
     if (this.#o.store.health().nearlyFull) throw new HttpError(503, RPC.serverError, 'The session store is nearly full: no new sessions for now, retry later', { 'retry-after': '30' });
-    if (owner !== undefined && this.#liveOf(owner) >= this.#o.maxSessionsPerPrincipal) {
-      throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${this.#o.maxSessionsPerPrincipal}): end one with DELETE, or retry later`, { 'retry-after': '60' });
-    }
     let hello: ClientHello;
     try {
       hello = helloFromInitialize(body.params);
@@ -191,12 +195,27 @@ export class SessionHost {
       throw new HttpError(400, RPC.invalidParams, `Invalid params: ${message}`);
     }
     const now = this.#now();
+    const id = randomUUID();
+    const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
+    // Counted while the session is built: the round trip to Redis overlaps the local work.
+    const admitted = owner === undefined ? Promise.resolve() : this.#cap.admit(owner, id, now + pendingTtlMs);
+    admitted.catch(() => undefined);
     let accepted = false;
-    const session = this.#newLive({ id: randomUUID(), createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
-    await session.connect();
-    const response = await session.transport.handleRequest(request, { parsedBody: body });
+    const session = this.#newLive({ id, createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
+    let response: Response;
+    try {
+      await session.connect();
+      response = await session.transport.handleRequest(request, { parsedBody: body });
+      if (accepted) await admitted;
+    } catch (error) {
+      // Refused (or failed): the answer built meanwhile is dropped, and the session never existed.
+      if (!(error instanceof HttpError)) this.#cap.release(owner, id);
+      await session.close();
+      throw error;
+    }
     if (!accepted) {
       // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
+      this.#cap.release(owner, id);
       await session.close();
       return response;
     }
@@ -205,7 +224,7 @@ export class SessionHost {
     session.awaitingFirstCall = true;
     session.lastTouched = this.#now();
     // Stored before the client learns the id, so its next request may land on any replica.
-    await this.#records.store(session, Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs)).catch(() => undefined);
+    await this.#records.store(session, pendingTtlMs).catch(() => undefined);
     this.#o.logger.debug({ session: sessionTag(session.id), stored: session.rev > 0 }, 'session created');
     return response;
   }
@@ -291,6 +310,7 @@ export class SessionHost {
 
   async #deleted(session: LiveSession): Promise<void> {
     this.#live.delete(session.id);
+    this.#cap.release(session.principal, session.id);
     this.#streams.closeSession(session.id);
     try {
       await this.#o.store.delete(session.id);
@@ -308,6 +328,7 @@ export class SessionHost {
     } catch {
       throw retryLater('Session store unavailable: the session could not be ended');
     }
+    this.#cap.release(owner, id);
     return new Response(null, { status: 200 });
   }
 

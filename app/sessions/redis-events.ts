@@ -1,7 +1,7 @@
 // The Redis side of the SSE event log: one Redis stream per session, appended in one pipeline per
 // flush and announced on the events channel so replicas holding a stream of that session catch up.
-import type { Redis } from 'ioredis';
 import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
+import { runGroups, type RedisClient, type SlotCommands } from './redis-client.js';
 import { queueScript } from './redis-scripts.js';
 
 export function eventsKey(prefix: string, id: string): string {
@@ -9,20 +9,18 @@ export function eventsKey(prefix: string, id: string): string {
 }
 
 /** `maxBytes`: the log's byte bound (smaller while Redis is nearly full). */
-export async function appendEvents(client: Redis, where: { prefix: string; channel: string; origin: string; maxBytes: number }, batches: readonly EventBatch[]): Promise<void> {
-  const pipeline = client.pipeline();
-  for (const { id, events, ttlMs } of batches) {
+export async function appendEvents(client: RedisClient, where: { prefix: string; channel: string; origin: string; maxBytes: number }, batches: readonly EventBatch[]): Promise<void> {
+  // One group per session (its slot); on a single node they all share one pipeline.
+  const groups = batches.map(({ id, events, ttlMs }): SlotCommands => (pipeline) => {
     const quadruples = events.flatMap((e) => [e.eventId, e.streamId, e.message, e.requests ?? '']);
     queueScript(pipeline, 'mcpAppendEvents', `${where.prefix}session:{${id}}`, eventsKey(where.prefix, id), EVENT_LIMITS.count, where.maxBytes, Math.ceil(Math.max(ttlMs, 1)), ...quadruples);
-  }
+  });
   // One announcement per flush; every replica (this one too) tails only the sessions it streams.
-  pipeline.publish(where.channel, `appended ${where.origin} ${batches.map((b) => b.id).join(' ')}`);
-  const results = (await pipeline.exec()) ?? [];
-  const failure = results.find(([error]) => error)?.[0];
-  if (failure) throw failure;
+  groups.push((pipeline) => void pipeline.publish(where.channel, `appended ${where.origin} ${batches.map((b) => b.id).join(' ')}`));
+  await runGroups(client, groups);
 }
 
-export async function readEvents(client: Redis, key: string, after?: string): Promise<LoggedEvent[]> {
+export async function readEvents(client: RedisClient, key: string, after?: string): Promise<LoggedEvent[]> {
   const entries = await client.xrange(key, after === undefined ? '-' : `(${after}`, '+');
   return entries.map(([cursor, fields]) => {
     const named: Record<string, string> = {};

@@ -1,6 +1,7 @@
 // Lua scripts of the Redis store, called by SHA (EVALSHA). Each touches the keys of one session (one
 // hash slot on a clustered Redis); channels are arguments, not keys. No script decodes JSON.
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { padScripts } from './redis-scratchpad-scripts.js';
 
 /**
@@ -138,14 +139,14 @@ const SCRIPTS = {
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** Teaches a client the scripts: it then sends EVALSHA, and loads a script again after NOSCRIPT. */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys, lua });
 }
 
 type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
 
 /** Runs a script by name: keys first, then arguments. */
-export function runScript(client: Redis, name: ScriptName, ...keysAndArgs: Array<string | number>): Promise<unknown> {
+export function runScript(client: RedisClient, name: ScriptName, ...keysAndArgs: Array<string | number>): Promise<unknown> {
   return (client as unknown as Record<ScriptName, ScriptCall>)[name](...keysAndArgs);
 }
 

@@ -1,7 +1,8 @@
 // Redis SessionStore: one hash per session (shape, revision, data fields), sliding PX expiry,
 // conditional shape writes announced on a heartbeat-proven channel, atomic per-key data operations.
 import { randomUUID } from 'node:crypto';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
@@ -16,6 +17,8 @@ import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWr
 export interface RedisStoreOptions {
   /** Where Redis is. Absent: the store starts offline (as in an outage) until `setTarget` (Key Vault read late). */
   readonly target?: RedisTarget | undefined;
+  /** The target is one node of a Redis Cluster (Azure `OSSCluster`): ioredis `Cluster`, sharded peer channels. Default false. */
+  readonly cluster?: boolean;
   /** Prefix of every key and channel, so several deployments can share one Redis. */
   readonly keyPrefix: string;
   /** Upper bound on any single command, so a dead or hung Redis costs a bounded wait, never a hang. */
@@ -91,6 +94,7 @@ export class RedisSessionStore implements SessionStore {
     const heartbeatMs = this.#o.heartbeatMs ?? 1000;
     const conn: RedisConnection = new RedisConnection({
       target,
+      cluster: this.#o.cluster ?? false,
       commandTimeoutMs: this.#commandTimeoutMs,
       channel: this.#events,
       heartbeatChannel: `${this.#prefix}heartbeat:${this.#origin}`,
@@ -115,12 +119,12 @@ export class RedisSessionStore implements SessionStore {
       onAuthFailure: () => this.#o.onAuthFailure?.(),
       onAnnouncement: (message) => this.#announcement(message),
       peerChannels: {
-        [this.#peerChannel(this.#origin)]: (m) => this.#peerMessage(m),
         [this.#fleetChannel]: (m) => this.#peerMessage(m),
         [this.changesChannel]: (m) => {
           for (const listener of this.#changeListeners) listener(m);
         },
       },
+      replicaChannel: { name: this.#peerChannel(this.#origin), onMessage: (m) => this.#peerMessage(m) },
       onSuspect: (why) => {
         if (this.#closing || this.#conn !== conn) return;
         this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
@@ -153,8 +157,13 @@ export class RedisSessionStore implements SessionStore {
     return conn.ready && (await conn.channel.waitUntilProven(Math.max(0, deadline - Date.now())));
   }
 
+  /** The current command client (it changes with the connection string): for modules that keep their own keys here. */
+  get commandClient(): RedisClient | undefined {
+    return this.#conn?.client;
+  }
+
   /** The command client, or an error that reads as "unavailable" while there is none. */
-  get #client(): Redis {
+  get #client(): RedisClient {
     if (!this.#conn) throw new Error('no Redis connection string yet');
     return this.#conn.client;
   }
@@ -279,10 +288,11 @@ export class RedisSessionStore implements SessionStore {
     return out;
   }
 
-  // Peer channels are plain PUBLISH, never inside a session's script: on a sharded Redis they span every node.
+  // Peer channels are never inside a session's script. A replica's own channel is sharded on a cluster
+  // (one subscriber, on one shard); the fleet's is classic, which a cluster delivers on every node.
   async sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean> {
     const mailbox = message.kind === 'response' ? { key: mailboxKey(this.#prefix, message.session), answer: JSON.stringify(message.message) } : undefined;
-    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), mailbox);
+    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), { mailbox, sharded: true });
   }
 
   async broadcast(message: PeerMessage): Promise<void> {
@@ -316,7 +326,7 @@ export class RedisSessionStore implements SessionStore {
    * Runs `command` on this store's connection with its error mapping ("unavailable: retry", WRONGTYPE as
    * gone), for sibling adapters that share the connection (scratchpads). `deadline` is what write scripts take.
    */
-  async command<T>(verb: 'saved' | 'read' | 'deleted', command: (client: Redis, deadline: number) => Promise<T>): Promise<T> {
+  async command<T>(verb: 'saved' | 'read' | 'deleted', command: (client: RedisClient, deadline: number) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.#commandTimeoutMs - Math.min(250, this.#commandTimeoutMs / 4);
     return this.#run(() => command(this.#client, deadline), verb);
   }

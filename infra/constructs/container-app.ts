@@ -44,6 +44,8 @@ export interface McpContainerAppProps {
   readonly redisSecretName: string;
   /** Versionless Key Vault secret URL of the requestState key every replica shares (input_required rounds on any replica). */
   readonly requestStateSecretId: string;
+  /** The Redis endpoint is an OSS-protocol cluster node: the app gets `REDIS_CLUSTER=true`. */
+  readonly redisCluster: boolean;
   readonly keyPrefix: string;
   readonly port: number;
   readonly cpu: number;
@@ -136,6 +138,8 @@ export class McpContainerApp extends Construct {
             env: [
               { name: ENV.keyVaultUrl, value: props.keyVaultUri },
               { name: ENV.redisSecretName, value: props.redisSecretName },
+              // The client follows the database's clustering policy (a plain client on OSSCluster gets MOVED).
+              ...(props.redisCluster ? [{ name: ENV.redisCluster, value: 'true' }] : []),
               // DefaultAzureCredential picks the user-assigned identity by this client id.
               { name: ENV.azureClientId, value: props.identityClientId },
               { name: ENV.keyPrefix, value: props.keyPrefix },

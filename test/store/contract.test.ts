@@ -1,4 +1,4 @@
-// One contract, two adapters: the memory store and the Redis store (against a real redis-server).
+// One contract, three adapters: the memory store and the Redis store against a real redis-server and a real 3-master Redis Cluster.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -9,13 +9,15 @@ import type { SessionStore } from '../../app/sessions/store.js';
 import { RedisScratchpadStore } from '../../app/sessions/redis-scratchpads.js';
 import { MemoryScratchpadStore, type ScratchpadLifetime, type ScratchpadStore } from '../../app/sessions/scratchpad-store.js';
 import { sampleShape } from '../support/records.js';
-import { useRedisStores } from '../support/stores.js';
+import { useClusterStores, useRedisStores } from '../support/stores.js';
 
 const fixture = useRedisStores(500);
+const clustered = useClusterStores(500);
 
 const adapters: Array<[string, () => Promise<SessionStore>]> = [
   ['memory', async () => new MemorySessionStore()],
   ['redis', () => fixture.open()],
+  ['redis cluster', () => clustered.open()],
 ];
 
 /** Strings a client can send that a naive UTF-8 round trip would mangle. */
@@ -137,6 +139,22 @@ describe.each(adapters)('SessionStore contract: %s', (_name, open) => {
     expect(log.map((e) => e.eventId).slice(-2)).toEqual([big(12).eventId, 'p']);
     expect(log.at(-1)).toMatchObject({ streamId: 's2', message: '', requests: '[7]' });
     expect(log.length).toBeLessThan(13);
+  });
+
+  it('appends the events of several sessions in one flush, each to its own log, and tells listeners', async () => {
+    const store = await open();
+    const shapes = [sampleShape(), sampleShape(), sampleShape(), sampleShape()];
+    for (const shape of shapes) await store.create(shape, 60_000);
+    const heard: string[] = [];
+    const off = store.onEventsAppended((ids) => heard.push(...ids));
+    const event = (id: string, n: number) => ({ eventId: `e${n}.${id}`, streamId: 'post', message: `{"n":${n}}` });
+    await store.appendEvents(shapes.map((s, n) => ({ id: s.id, events: [event(s.id, n), event(s.id, n + 10)], ttlMs: 60_000 })));
+    for (const [n, shape] of shapes.entries()) {
+      expect((await store.readEvents(shape.id)).map((e) => e.message)).toEqual([`{"n":${n}}`, `{"n":${n + 10}}`]);
+    }
+    await sleep(100);
+    expect(heard.sort()).toEqual(shapes.map((s) => s.id).sort());
+    off();
   });
 
   it('answers health without a round trip', async () => {
