@@ -81,6 +81,11 @@ export interface OrphanReport {
   /** Milliseconds from the kill to the -32003 answer. */
   readonly failedFastMs: { p50: number; max: number } | undefined;
   readonly timeouts: number;
+  /**
+   * Timed out after a resume refused with "names no stream": the replica died before its batched event
+   * write (5 ms behind the response) reached the store, so no replica knows the call to answer for it.
+   */
+  readonly unresumable: number;
   /** Other ends (an answer that was on its way, a reset…), by outcome. */
   readonly other: Record<string, number>;
   /** The timeouts and other ends, one line each. */
@@ -94,13 +99,16 @@ export function orphanReport(clients: ReadonlyArray<{ calls: readonly CallRecord
   const orphans = calls.filter((c) => kills.some((k) => c.port === k.port && c.started < k.at && (c.ended === undefined || c.ended > k.at)));
   const killOf = (c: CallRecord) => kills.find((k) => c.port === k.port && c.started < k.at && (c.ended === undefined || c.ended > k.at)) as { at: number };
   const fast = orphans.filter((c) => c.outcome === 'orphaned').map((c) => (c.ended as number) - killOf(c).at).sort((a, b) => a - b);
+  const unknownStream = (c: CallRecord) =>
+    c.outcome === 'timeout' && (resumesOf(c) ?? []).some((r) => r.at >= c.started && r.at <= (c.ended as number) && r.status === 400 && r.refusal?.includes('names no stream'));
   const other: Record<string, number> = {};
   for (const c of orphans) if (c.outcome !== 'orphaned' && c.outcome !== 'timeout') other[c.outcome ?? 'unfinished'] = (other[c.outcome ?? 'unfinished'] ?? 0) + 1;
   return {
     inFlight: orphans.length,
     failedFast: fast.length,
     failedFastMs: fast.length ? { p50: Math.round(fast[Math.floor((fast.length - 1) / 2)] as number), max: Math.round(fast.at(-1) as number) } : undefined,
-    timeouts: orphans.filter((c) => c.outcome === 'timeout').length,
+    timeouts: orphans.filter((c) => c.outcome === 'timeout' && !unknownStream(c)).length,
+    unresumable: orphans.filter(unknownStream).length,
     other,
     details: orphans.filter((c) => c.outcome !== 'orphaned').map((c) => describeCall(c, t0, resumesOf(c))),
   };
@@ -108,20 +116,22 @@ export function orphanReport(clients: ReadonlyArray<{ calls: readonly CallRecord
 
 /** When the drill's faults struck: each SIGKILL (port, time) and the Redis outage. */
 export interface FaultTimes {
-  readonly kills: ReadonlyArray<{ port: number; at: number }>;
+  /** `back`: when the proxy routed to the restarted replica again. */
+  readonly kills: ReadonlyArray<{ port: number; at: number; back?: number }>;
   readonly outage?: { from: number; to: number };
 }
 
 /**
  * The fault a call's failure is charged to: 'SIGKILL' if the call ran on, or sent an answer to, a
- * replica killed while the call was in flight; 'Redis down' if the outage overlapped the call; else
+ * replica between its kill and its return (a kill during the call, or a 502 from the dead replica
+ * before the proxy noticed); 'Redis down' if the outage overlapped the call; else
  * 'none'. Charged by what the call touched and when it ran, not by the phase the client gave up in: a
  * call doomed by a kill can time out seconds later, after the drill has moved to its next phase.
  */
 export function faultOf(call: CallRecord, faults: FaultTimes): 'SIGKILL' | 'Redis down' | 'none' {
   const end = call.ended ?? Number.POSITIVE_INFINITY;
   const ports = [call.port, ...(call.questions ?? []).map((q) => q.answerPort)];
-  if (faults.kills.some((k) => k.at > call.started && k.at < end && ports.includes(k.port))) return 'SIGKILL';
+  if (faults.kills.some((k) => k.at < end && (k.back ?? Number.POSITIVE_INFINITY) > call.started && ports.includes(k.port))) return 'SIGKILL';
   if (faults.outage && faults.outage.from < end && faults.outage.to > call.started) return 'Redis down';
   return 'none';
 }
@@ -160,7 +170,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   };
   let restarts = 0;
   let kills = 0;
-  const killed: Array<{ port: number; at: number }> = [];
+  const killed: Array<{ port: number; at: number; back?: number }> = [];
   let outage: { from: number; to: number } | undefined;
   const drainExitCodes: Array<number | null> = [];
   /** Starts a stopped replica and waits until the proxy routes to it again, as the platform does. */
@@ -190,6 +200,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       kills++;
       await pause(options.settleMs / 2);
       await bringBack(server);
+      (killed.at(-1) as { back?: number }).back = performance.now();
       await pause(options.settleMs / 2);
     }
     if (freezer && options.frozenMs && !allLost()) {

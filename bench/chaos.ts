@@ -83,6 +83,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['SIGKILL: calls in flight on the killed replica', (r) => String(r.orphans.inFlight)],
     ['  failed fast (-32003), time from the kill', (r) => orphanTimes(r)],
     ['  timed out by the client (target 0)', (r) => String(r.orphans.timeouts)],
+    ['  timed out, killed before its events were stored', (r) => String(r.orphans.unresumable)],
     ['  other ends', (r) => Object.entries(r.orphans.other).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
@@ -115,7 +116,7 @@ export function orphanTimes(r: DrillResult): string {
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts} (+${r.orphans.unresumable} killed before their first event was stored), calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;
