@@ -66,6 +66,16 @@ const storedShape = async (id: string) => {
   return shape;
 };
 
+/** Waits until the writer's batched flush (every 5 ms, behind the response) has put `eventId` in the session's log. */
+const logged = async (id: string, eventId: string) => {
+  const raw = redis.client();
+  try {
+    await expect.poll(async () => JSON.stringify(await raw.xrange(`mcp-continuity:session:{${id}}:events`, '-', '+')), { timeout: 5000, interval: 10 }).toContain(eventId);
+  } finally {
+    raw.disconnect();
+  }
+};
+
 /** Event ids of an SSE body, in order. */
 const eventIds = (body: string) => body.split('\n').filter((line) => line.startsWith('id: ')).map((line) => line.slice(4));
 
@@ -149,6 +159,8 @@ describe('rolling deploy: two format versions on one Redis', () => {
       const answer = await rawPost(writer.url, { jsonrpc: '2.0', id: `resume-${prefix}`, method: 'tools/call', params: { name: 'recall', arguments: { key: 'k5' } } }, headers);
       const ids = eventIds(await answer.text());
       expect(ids[0]?.startsWith(`${prefix}.`)).toBe(true);
+      // A client resumes a broken stream after its retry delay, not within the writer's flush window.
+      await logged(client.sessionId, ids.at(-1) as string);
       const resumed = await resume(reader, client.sessionId, ids[0] as string, `"id":"resume-${prefix}"`);
       expect(resumed.status).toBe(200);
       expect(resumed.body).toContain(`"id":"resume-${prefix}"`);
