@@ -15,6 +15,7 @@ import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 import type { SessionStore } from './sessions/store.js';
+import { observeHost, traceEndpoint, instrumentStore, logIds, drained } from './telemetry/server-hooks.js';
 
 export interface RunningServer {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -43,7 +44,7 @@ export interface StartOptions {
 const PROCESS_REPLICA = `replica-${randomBytes(3).toString('hex')}`;
 
 export function createLogger(config: Pick<Config, 'logLevel' | 'replicaName'>): Logger {
-  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? PROCESS_REPLICA, host: hostname(), pid: process.pid } });
+  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? PROCESS_REPLICA, host: hostname(), pid: process.pid }, mixin: logIds });
 }
 
 interface OpenedStore {
@@ -99,7 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config);
   const { store, detail, stop } = await openStore(config, logger, options.secretReader);
   const host = new SessionHost({
-    store,
+    store: instrumentStore(store),
     logger,
     replica: { name: config.replicaName ?? PROCESS_REPLICA },
     idleTtlMs: config.idleTtlMs,
@@ -112,8 +113,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     responseMode: config.responseMode,
   });
   let draining = false;
+  observeHost(host);
   const app = createApp({
-    host,
+    host: traceEndpoint(host, { maxBodyBytes: config.maxBodyBytes }),
     store,
     allowedHosts: config.allowedHosts,
     allowedOrigins: config.allowedOrigins,
@@ -137,6 +139,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const drain = (delayMs: number) =>
     (closing ??= (async () => {
       draining = true;
+      const drainStarted = performance.now();
       logger.info({ delayMs, drainTimeoutMs: config.drainTimeoutMs }, 'draining: /readyz now fails; serving as usual until the ingress stops routing here');
       // Still subscribed to invalidations and serving every session: requests the ingress sends in this
       // window are answered correctly, not refused.
@@ -153,6 +156,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clearTimeout(force);
       stop();
       await store.close();
+      drained(drainStarted, cut);
     })());
   return {
     url,

@@ -6,6 +6,7 @@ import { createAuthenticator, type Authenticator } from './auth.js';
 import { HttpError, jsonRpcError, RPC } from './errors.js';
 import { RateLimiter } from './rate-limit.js';
 import { createRebindingCheck } from './rebinding.js';
+import { rateLimited } from '../telemetry/hooks.js';
 
 /** What the app needs from the session host. `principal` is undefined only when auth is off. */
 export interface McpEndpoint {
@@ -63,6 +64,7 @@ export function createApp(options: AppOptions): App {
     const taken = limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');
+    rateLimited();
     return jsonRpcError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
       'retry-after': String(taken.retryAfterS),
     });

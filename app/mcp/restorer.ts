@@ -6,6 +6,7 @@ import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { LiveSession, LiveSessionInit } from './live-session.js';
+import { traceRestore } from '../telemetry/hooks.js';
 
 export interface RestorerOptions {
   readonly store: SessionStore;
@@ -35,7 +36,7 @@ export class Restorer {
   async restore(id: string): Promise<LiveSession> {
     let pending = this.#restoring.get(id);
     if (!pending) {
-      pending = this.#restore(id).finally(() => this.#restoring.delete(id));
+      pending = traceRestore(id, () => this.#restore(id)).finally(() => this.#restoring.delete(id));
       this.#restoring.set(id, pending);
     }
     const session = await pending;

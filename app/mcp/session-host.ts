@@ -15,6 +15,7 @@ import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
+import { sessionEnded, sessionForeign } from '../telemetry/hooks.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -207,6 +208,7 @@ export class SessionHost {
     session ??= await this.#restorer.restore(id);
     // Bound to whoever created it: anyone else gets exactly what an unknown id gets.
     if (session.principal !== owner) {
+      sessionForeign();
       this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
       throw sessionNotFound();
     }
@@ -260,11 +262,13 @@ export class SessionHost {
   #drop(session: LiveSession, why: string, level: 'info' | 'debug' = 'info'): void {
     if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
+    sessionEnded(session.createdAt, why);
     this.#streams.closeSession(session.id);
     void session.close();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
+    sessionEnded(session.createdAt);
     this.#live.delete(session.id);
     this.#streams.closeSession(session.id);
     try {

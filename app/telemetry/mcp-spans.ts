@@ -1,0 +1,123 @@
+// A server span per MCP request (OpenTelemetry MCP conventions), continuing the client's trace, around the host's handle().
+import { readRequestBody } from '@modelcontextprotocol/server';
+import type { McpEndpoint } from '../http/app.js';
+import { sessionTag } from '../sessions/shape.js';
+import { telemetry } from './index.js';
+import { instruments, secondsSince } from './instruments.js';
+import { errorType, type TraceCarrier } from './types.js';
+
+interface RpcSummary {
+  readonly method?: string;
+  readonly id?: string;
+  readonly target?: string;
+  readonly protocolVersion?: string;
+  readonly meta?: TraceCarrier;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** What the span needs from a JSON-RPC body: method, id, target, and `_meta` trace context. */
+function summarize(body: unknown): RpcSummary {
+  const message = (Array.isArray(body) ? body[0] : body) as { method?: unknown; id?: unknown; params?: Record<string, unknown> } | undefined;
+  if (!message || typeof message !== 'object') return {};
+  const params = message.params && typeof message.params === 'object' ? message.params : {};
+  const meta = params._meta && typeof params._meta === 'object' ? (params._meta as Record<string, unknown>) : {};
+  const method = str(message.method);
+  return {
+    ...(method ? { method } : {}),
+    ...(typeof message.id === 'string' || typeof message.id === 'number' ? { id: String(message.id) } : {}),
+    // Tool and prompt names are the conventions' targets; resource URIs may carry ids, so they stay out of names.
+    ...(method === 'tools/call' || method === 'prompts/get' ? { target: str(params.name) } : {}),
+    ...(method === 'initialize' ? { protocolVersion: str(params.protocolVersion) } : {}),
+    meta: { traceparent: str(meta.traceparent), tracestate: str(meta.tracestate) },
+  };
+}
+
+async function peek(request: Request, maxBodyBytes: number): Promise<RpcSummary> {
+  try {
+    const read = await readRequestBody(request.clone(), maxBodyBytes);
+    return read.tooLarge ? {} : summarize(JSON.parse(read.text));
+  } catch {
+    return {}; // the host answers the malformed body itself
+  }
+}
+
+/** Ends `finish` when a streamed body ends or is cancelled (an SSE answer outlives handle()). */
+function onBodyEnd(response: Response, finish: () => void): Response {
+  if (!response.body) {
+    finish();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          finish();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        finish();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * The endpoint itself when telemetry is off. On: POST and DELETE get a server span named
+ * `{mcp.method.name} {target}`, ended when the response ends; GET streams (long-lived) get none.
+ * `mcp.session.id` is the session tag the logs use (a short hash), never the id.
+ */
+export function traceEndpoint(endpoint: McpEndpoint, options: { readonly maxBodyBytes: number }): McpEndpoint {
+  const t = telemetry();
+  if (!t.enabled) return endpoint;
+  return {
+    get stats() {
+      return endpoint.stats;
+    },
+    async handle(request, principal) {
+      if (request.method === 'GET') return endpoint.handle(request, principal);
+      const started = performance.now();
+      const rpc = request.method === 'POST' ? await peek(request, options.maxBodyBytes) : { method: 'session/delete' };
+      const method = rpc.method ?? 'unknown';
+      const sessionId = request.headers.get('mcp-session-id');
+      const protocolVersion = request.headers.get('mcp-protocol-version') ?? rpc.protocolVersion;
+      const headerParent = { traceparent: request.headers.get('traceparent') ?? undefined, tracestate: request.headers.get('tracestate') ?? undefined };
+      const common = { 'mcp.method.name': method, 'gen_ai.tool.name': method === 'tools/call' ? rpc.target : undefined, 'mcp.protocol.version': protocolVersion ?? undefined };
+      const { span, run } = t.startSpan(rpc.target ? `${method} ${rpc.target}` : method, {
+        kind: 'server',
+        parent: rpc.meta?.traceparent ? rpc.meta : headerParent.traceparent ? headerParent : undefined,
+        attributes: { ...common, 'mcp.session.id': sessionId ? sessionTag(sessionId) : undefined, 'jsonrpc.request.id': rpc.id, 'network.transport': 'tcp', 'network.protocol.name': 'http' },
+      });
+      let ended = false;
+      const finish = (failure?: string) => {
+        if (ended) return;
+        ended = true;
+        if (failure) span.fail(failure);
+        span.end();
+        instruments().operationDuration.record(secondsSince(started), { ...common, 'error.type': failure });
+      };
+      let response: Response;
+      try {
+        response = await run(() => endpoint.handle(request, principal));
+      } catch (error) {
+        finish(errorType(error));
+        throw error;
+      }
+      const created = response.headers.get('mcp-session-id');
+      if (created && !sessionId) span.setAttributes({ 'mcp.session.id': sessionTag(created) });
+      if (response.status >= 400) {
+        finish(String(response.status));
+        return response;
+      }
+      return onBodyEnd(response, () => finish());
+    },
+  };
+}
