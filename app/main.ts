@@ -1,6 +1,6 @@
 // Entry point: read the environment, start the server, drain on SIGTERM (SIGINT: without the delay).
 import { ConfigError, isLoopbackHost, loadConfig } from './config.js';
-import { createLogger, startServer } from './server.js';
+import { createLogger, replicaNameOf, startServer } from './server.js';
 import { startTelemetry, stopTelemetry } from './telemetry/index.js';
 
 async function main(): Promise<void> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   }
   let running;
   try {
-    await startTelemetry(config.telemetry, logger);
+    await startTelemetry(config.telemetry, logger, replicaNameOf(config));
     running = await startServer(config, { logger });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');

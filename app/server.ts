@@ -43,6 +43,9 @@ export interface StartOptions {
 /** This process's replica name: configured, or random (a host name would tell strangers about the host). */
 const PROCESS_REPLICA = `replica-${randomBytes(3).toString('hex')}`;
 
+/** The name this replica goes by in logs, `session_info` and telemetry (`service.instance.id`). */
+export const replicaNameOf = (config: Pick<Config, 'replicaName'>): string => config.replicaName ?? PROCESS_REPLICA;
+
 export function createLogger(config: Pick<Config, 'logLevel' | 'replicaName'>): Logger {
   return pino({ level: config.logLevel, base: { replica: config.replicaName ?? PROCESS_REPLICA, host: hostname(), pid: process.pid }, mixin: logIds });
 }

@@ -13,10 +13,10 @@ export function telemetry(): Telemetry {
 }
 
 /** Turns telemetry on as configured. With the exporter off, no `@opentelemetry/*` module is ever imported. */
-export async function startTelemetry(config: TelemetryConfig, logger: Pick<Logger, 'info'>): Promise<Telemetry> {
+export async function startTelemetry(config: TelemetryConfig, logger: Pick<Logger, 'info'>, instance: string): Promise<Telemetry> {
   if (config.exporter === 'off') return current;
   const { startOtel } = await import('./otel.js');
-  current = await startOtel(config);
+  current = await startOtel(config, instance);
   logger.info({ exporter: config.exporter, service: config.serviceName }, `telemetry on: exporting to ${config.exporter === 'otlp' ? 'an OTLP/HTTP endpoint' : 'Azure Monitor'}`);
   return current;
 }

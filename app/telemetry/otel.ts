@@ -31,9 +31,10 @@ function handle(span: Span): SpanHandle {
   };
 }
 
-async function startProviders(config: OnConfig): Promise<() => Promise<void>> {
+async function startProviders(config: OnConfig, instance: string): Promise<() => Promise<void>> {
   const { resourceFromAttributes } = await import('@opentelemetry/resources');
-  const resource = resourceFromAttributes({ 'service.name': config.serviceName });
+  // The replica's name, as in its logs (Application Insights: cloud_RoleInstance).
+  const resource = resourceFromAttributes({ 'service.name': config.serviceName, 'service.instance.id': instance });
   if (config.exporter === 'azure-monitor') {
     const { useAzureMonitor, shutdownAzureMonitor } = await import('@azure/monitor-opentelemetry');
     useAzureMonitor({
@@ -85,8 +86,8 @@ function observeRuntime(telemetry: Telemetry): () => void {
   return () => delay.disable();
 }
 
-export async function startOtel(config: OnConfig): Promise<Telemetry> {
-  const stopProviders = await startProviders(config);
+export async function startOtel(config: OnConfig, instance: string): Promise<Telemetry> {
+  const stopProviders = await startProviders(config, instance);
   const tracer = trace.getTracer(SCOPE);
   const meter = metrics.getMeter(SCOPE);
 
