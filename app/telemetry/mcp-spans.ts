@@ -108,11 +108,14 @@ export function traceEndpoint(endpoint: McpEndpoint, options: { readonly maxBody
       try {
         response = await run(() => endpoint.handle(request, principal));
       } catch (error) {
+        const status = (error as { status?: unknown }).status;
+        span.setAttributes({ 'http.response.status_code': typeof status === 'number' ? status : 500 });
         finish(errorType(error));
         throw error;
       }
       const created = response.headers.get('mcp-session-id');
-      if (created && !sessionId) span.setAttributes({ 'mcp.session.id': sessionTag(created) });
+      // The status makes the span a request with a result code in Application Insights.
+      span.setAttributes({ 'http.response.status_code': response.status, ...(created && !sessionId ? { 'mcp.session.id': sessionTag(created) } : {}) });
       if (response.status >= 400) {
         finish(String(response.status));
         return response;
