@@ -11,6 +11,7 @@ import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { elicitation } from './elicit-bench.js';
 import { streams } from './streams-bench.js';
+import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +28,7 @@ const { values: flags } = parseArgs({
     'auth-only': { type: 'boolean', default: false },
     'elicit-samples': { type: 'string', default: process.env.BENCH_ELICIT_SAMPLES ?? '200' },
     'elicit-only': { type: 'boolean', default: false },
+    'telemetry-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -322,6 +324,15 @@ async function main(): Promise<void> {
   }
   const redis = await TestRedis.start();
   const probe = redis.client();
+  if (flags['telemetry-only']) {
+    const figures = await telemetryCost(redis, { sessions: K, ms: MS, rounds: ROUNDS, log }).finally(() => {
+      probe.disconnect();
+      return redis.close();
+    });
+    log(`telemetry exporting vs off (warm no-data call, Redis mode, median of ${ROUNDS} concurrent rounds): json ${figures.throughputRatio.json.toFixed(3)}x, sse ${figures.throughputRatio.sse.toFixed(3)}x; start-up ${Math.round(figures.startupMs.off)} ms off, ${Math.round(figures.startupMs.on)} ms on; receiver got ${figures.exported.spans} spans, ${figures.exported.metricPoints} metric points`);
+    console.log(JSON.stringify({ throughputRatio: figures.throughputRatio, startupMs: figures.startupMs, exported: figures.exported }, null, 2));
+    return;
+  }
   if (flags['elicit-only']) {
     try {
       const figures = await elicitation(redis, probe, Number(flags['elicit-samples']));
