@@ -15,7 +15,7 @@ import { MemorySessionStore } from './sessions/memory-store.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 import type { SessionStore } from './sessions/store.js';
-import { observeHost, traceEndpoint, instrumentStore, logIds, drained } from './telemetry/server-hooks.js';
+import { observeHost, instrumentStore, logIds, drained } from './telemetry/server-hooks.js';
 
 export interface RunningServer {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -118,7 +118,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let draining = false;
   observeHost(host);
   const app = createApp({
-    host: traceEndpoint(host, { maxBodyBytes: config.maxBodyBytes }),
+    host,
     store,
     allowedHosts: config.allowedHosts,
     allowedOrigins: config.allowedOrigins,

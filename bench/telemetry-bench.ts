@@ -1,4 +1,5 @@
 // `npm run bench -- --telemetry-only`: the warm no-data call with telemetry exporting (OTLP to a local receiver) vs off, and start-up with it on.
+import { readFileSync } from 'node:fs';
 import { OtlpReceiver } from '../test/support/otlp-receiver.js';
 import type { TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
@@ -7,11 +8,25 @@ import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult }
 export interface TelemetryFigures {
   /** Median over rounds of on/off throughput, both servers loaded at the same time. */
   readonly throughputRatio: Record<'json' | 'sse', number>;
-  readonly rounds: Record<'json' | 'sse', Array<{ off: LoadResult; on: LoadResult }>>;
+  /** Median over rounds of on/off server CPU per request: the cost itself, whatever limits throughput. */
+  readonly cpuRatio: Record<'json' | 'sse', number>;
+  readonly rounds: Record<'json' | 'sse', Array<{ off: Measured; on: Measured }>>;
   /** Spawn to "listening", median of 3 (tsx, Redis mode). */
   readonly startupMs: { off: number; on: number };
   /** What the receiver got during the run (proves it was exporting). */
   readonly exported: { spans: number; metricPoints: number };
+}
+
+type Measured = LoadResult & { readonly cpuUsPerRequest: number };
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (Linux; NaN elsewhere). */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(after[11]) + Number(after[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -43,9 +58,11 @@ export async function telemetryCost(redis: TestRedis, options: { sessions: numbe
         await Promise.all([closedLoop(off.url, ids[0]!, 2000, 'no-data'), closedLoop(on.url, ids[1]!, 2000, 'no-data')]);
         for (let round = 1; round <= options.rounds; round++) {
           // At the same time: drift on a shared machine hits both alike.
-          const [a, b] = await Promise.all([closedLoop(off.url, ids[0]!, options.ms, 'no-data'), closedLoop(on.url, ids[1]!, options.ms, 'no-data')]);
+          const cpu = [cpuOf(off.pid), cpuOf(on.pid)];
+          const loads = await Promise.all([closedLoop(off.url, ids[0]!, options.ms, 'no-data'), closedLoop(on.url, ids[1]!, options.ms, 'no-data')]);
+          const [a, b] = loads.map((load, i) => ({ ...load, cpuUsPerRequest: ((cpuOf([off, on][i]!.pid) - cpu[i]!) * 1e6) / load.requests })) as [Measured, Measured];
           rounds[mode].push({ off: a, on: b });
-          options.log(`telemetry ${mode} round ${round} (off / on): ${Math.round(a.perSecond)} / ${Math.round(b.perSecond)} req/s, p50 ${a.p50.toFixed(2)} / ${b.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} / ${b.p99.toFixed(2)} ms`);
+          options.log(`telemetry ${mode} round ${round} (off / on): ${Math.round(a.perSecond)} / ${Math.round(b.perSecond)} req/s, p50 ${a.p50.toFixed(2)} / ${b.p50.toFixed(2)} ms, server CPU ${a.cpuUsPerRequest.toFixed(0)} / ${b.cpuUsPerRequest.toFixed(0)} µs/request, ${a.errors + b.errors} errors`);
         }
       } finally {
         await Promise.all([off.kill('SIGKILL'), on.kill('SIGKILL')]);
@@ -63,7 +80,8 @@ export async function telemetryCost(redis: TestRedis, options: { sessions: numbe
     };
     const startupMs = { off: await startupOf(false), on: await startupOf(true) };
     const ratio = (mode: 'json' | 'sse') => median(rounds[mode].map((r) => r.on.perSecond / r.off.perSecond));
-    return { throughputRatio: { json: ratio('json'), sse: ratio('sse') }, rounds, startupMs, exported: { spans: receiver.spans.length, metricPoints: receiver.points.length } };
+    const cpuRatio = (mode: 'json' | 'sse') => median(rounds[mode].map((r) => r.on.cpuUsPerRequest / r.off.cpuUsPerRequest));
+    return { throughputRatio: { json: ratio('json'), sse: ratio('sse') }, cpuRatio: { json: cpuRatio('json'), sse: cpuRatio('sse') }, rounds, startupMs, exported: { spans: receiver.spans.length, metricPoints: receiver.points.length } };
   } finally {
     await receiver.close();
   }

@@ -15,7 +15,7 @@ import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
-import { sessionEnded, sessionForeign } from '../telemetry/hooks.js';
+import { sessionEnded, sessionForeign, traceRequest } from '../telemetry/hooks.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -153,8 +153,8 @@ export class SessionHost {
     } catch {
       throw new HttpError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (isInitializeRequest(body as JSONRPCMessage)) return this.#create(request, body as { params: Record<string, unknown> }, owner);
-    return this.#existing(request, body, owner);
+    if (isInitializeRequest(body as JSONRPCMessage)) return traceRequest(request, body, () => this.#create(request, body as { params: Record<string, unknown> }, owner));
+    return traceRequest(request, body, () => this.#existing(request, body, owner));
   }
 
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {

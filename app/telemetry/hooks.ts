@@ -3,6 +3,8 @@ import { telemetry } from './index.js';
 import { instruments, secondsSince } from './instruments.js';
 import { errorType } from './types.js';
 
+export { traceRequest } from './mcp-spans.js';
+
 /** Ids being restored now, with what the store said when loading them (filled by the traced store). */
 export const restoring = new Map<string, string | undefined>();
 

@@ -1,6 +1,4 @@
-// A server span per MCP request (OpenTelemetry MCP conventions), continuing the client's trace, around the host's handle().
-import { readRequestBody } from '@modelcontextprotocol/server';
-import type { McpEndpoint } from '../http/app.js';
+// A server span per MCP request (OpenTelemetry MCP conventions), continuing the client's trace from _meta or the headers.
 import { sessionTag } from '../sessions/shape.js';
 import { telemetry } from './index.js';
 import { instruments, secondsSince } from './instruments.js';
@@ -33,15 +31,6 @@ function summarize(body: unknown): RpcSummary {
   };
 }
 
-async function peek(request: Request, maxBodyBytes: number): Promise<RpcSummary> {
-  try {
-    const read = await readRequestBody(request.clone(), maxBodyBytes);
-    return read.tooLarge ? {} : summarize(JSON.parse(read.text));
-  } catch {
-    return {}; // the host answers the malformed body itself
-  }
-}
-
 /** Ends `finish` when a streamed body ends or is cancelled (an SSE answer outlives handle()). */
 function onBodyEnd(response: Response, finish: () => void): Response {
   if (!response.body) {
@@ -71,56 +60,53 @@ function onBodyEnd(response: Response, finish: () => void): Response {
 }
 
 /**
- * The endpoint itself when telemetry is off. On: POST and DELETE get a server span named
- * `{mcp.method.name} {target}`, ended when the response ends; GET streams (long-lived) get none.
+ * Runs the host's handling of one parsed POST inside a server span named `{mcp.method.name} {target}`,
+ * ended when the response ends (an SSE answer outlives the handler). Off: just `fn()`.
  * `mcp.session.id` is the session tag the logs use (a short hash), never the id.
  */
-export function traceEndpoint(endpoint: McpEndpoint, options: { readonly maxBodyBytes: number }): McpEndpoint {
+export async function traceRequest(request: Request, body: unknown, fn: () => Promise<Response>): Promise<Response> {
   const t = telemetry();
-  if (!t.enabled) return endpoint;
-  return {
-    get stats() {
-      return endpoint.stats;
-    },
-    async handle(request, principal) {
-      if (request.method === 'GET') return endpoint.handle(request, principal);
-      const started = performance.now();
-      const rpc = request.method === 'POST' ? await peek(request, options.maxBodyBytes) : { method: 'session/delete' };
-      const method = rpc.method ?? 'unknown';
-      const sessionId = request.headers.get('mcp-session-id');
-      const protocolVersion = request.headers.get('mcp-protocol-version') ?? rpc.protocolVersion;
-      const headerParent = { traceparent: request.headers.get('traceparent') ?? undefined, tracestate: request.headers.get('tracestate') ?? undefined };
-      const common = { 'mcp.method.name': method, 'gen_ai.tool.name': method === 'tools/call' ? rpc.target : undefined, 'mcp.protocol.version': protocolVersion ?? undefined };
-      const { span, run } = t.startSpan(rpc.target ? `${method} ${rpc.target}` : method, {
-        kind: 'server',
-        parent: rpc.meta?.traceparent ? rpc.meta : headerParent.traceparent ? headerParent : undefined,
-        attributes: { ...common, 'mcp.session.id': sessionId ? sessionTag(sessionId) : undefined, 'jsonrpc.request.id': rpc.id, 'network.transport': 'tcp', 'network.protocol.name': 'http' },
-      });
-      let ended = false;
-      const finish = (failure?: string) => {
-        if (ended) return;
-        ended = true;
-        if (failure) span.fail(failure);
-        span.end();
-        instruments().operationDuration.record(secondsSince(started), { ...common, 'error.type': failure });
-      };
-      let response: Response;
-      try {
-        response = await run(() => endpoint.handle(request, principal));
-      } catch (error) {
-        const status = (error as { status?: unknown }).status;
-        span.setAttributes({ 'http.response.status_code': typeof status === 'number' ? status : 500 });
-        finish(errorType(error));
-        throw error;
-      }
-      const created = response.headers.get('mcp-session-id');
-      // The status makes the span a request with a result code in Application Insights.
-      span.setAttributes({ 'http.response.status_code': response.status, ...(created && !sessionId ? { 'mcp.session.id': sessionTag(created) } : {}) });
-      if (response.status >= 400) {
-        finish(String(response.status));
-        return response;
-      }
-      return onBodyEnd(response, () => finish());
-    },
+  if (!t.enabled) return fn();
+  const started = performance.now();
+  const rpc = summarize(body);
+  const method = rpc.method ?? 'unknown';
+  const headers = request.headers;
+  const sessionId = headers.get('mcp-session-id');
+  const headerParent = headers.get('traceparent');
+  const common = { 'mcp.method.name': method, 'gen_ai.tool.name': method === 'tools/call' ? rpc.target : undefined, 'mcp.protocol.version': headers.get('mcp-protocol-version') ?? rpc.protocolVersion };
+  const { span, run } = t.startSpan(rpc.target ? `${method} ${rpc.target}` : method, {
+    kind: 'server',
+    parent: rpc.meta?.traceparent ? rpc.meta : headerParent ? { traceparent: headerParent, tracestate: headers.get('tracestate') ?? undefined } : undefined,
+    attributes: { ...common, 'mcp.session.id': sessionId ? sessionTag(sessionId) : undefined, 'jsonrpc.request.id': rpc.id },
+  });
+  let ended = false;
+  const finish = (failure?: string) => {
+    if (ended) return;
+    ended = true;
+    if (failure) span.fail(failure);
+    span.end();
+    instruments().operationDuration.record(secondsSince(started), { ...common, 'error.type': failure });
   };
+  let response: Response;
+  try {
+    response = await run(fn);
+  } catch (error) {
+    const status = (error as { status?: unknown }).status;
+    span.setAttributes({ 'http.response.status_code': typeof status === 'number' ? status : 500 });
+    finish(errorType(error));
+    throw error;
+  }
+  const created = response.headers.get('mcp-session-id');
+  // The status makes the span a request with a result code in Application Insights.
+  span.setAttributes({ 'http.response.status_code': response.status, ...(created && !sessionId ? { 'mcp.session.id': sessionTag(created) } : {}) });
+  if (response.status >= 400) {
+    finish(String(response.status));
+    return response;
+  }
+  // A JSON answer is complete when the handler returns; only a stream needs watching.
+  if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    finish();
+    return response;
+  }
+  return onBodyEnd(response, () => finish());
 }

@@ -3,7 +3,6 @@ import { telemetry } from './index.js';
 
 export { drained } from './hooks.js';
 export { logIds } from './index.js';
-export { traceEndpoint } from './mcp-spans.js';
 export { instrumentStore } from './traced-store.js';
 
 /** Live sessions in this process, read at each export. */
