@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       logger.error({ limitMs }, 'drain did not finish in time: exiting');
       process.exit(1);
     }, limitMs).unref();
-    running.drain({ delayMs }).then(stopTelemetry).then(
+    running.drain({ delayMs }).then(() => stopTelemetry()).then(
       () => {
         logger.info('stopped');
         process.exit(0);

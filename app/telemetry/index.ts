@@ -21,11 +21,14 @@ export async function startTelemetry(config: TelemetryConfig, logger: Pick<Logge
   return current;
 }
 
-/** Exports what is buffered; telemetry is off afterwards. */
-export async function stopTelemetry(): Promise<void> {
+/** Exports what is buffered (at most `limitMs`: an unreachable collector must not hold up the exit); off afterwards. */
+export async function stopTelemetry(limitMs = 3000): Promise<void> {
   const running = current;
   current = OFF;
-  await running.shutdown().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs).unref()));
+  await Promise.race([running.shutdown().catch(() => undefined), limit]);
+  clearTimeout(timer);
 }
 
 /** Pino mixin: `trace_id` and `span_id` on every line logged inside a span. */
