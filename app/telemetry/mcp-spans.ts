@@ -5,29 +5,31 @@ import { instruments, secondsSince } from './instruments.js';
 import { errorType, type TraceCarrier } from './types.js';
 
 interface RpcSummary {
-  readonly method?: string;
-  readonly id?: string;
-  readonly target?: string;
-  readonly protocolVersion?: string;
-  readonly meta?: TraceCarrier;
+  readonly method: string | undefined;
+  readonly id: string | undefined;
+  readonly target: string | undefined;
+  readonly protocolVersion: string | undefined;
+  readonly meta: TraceCarrier | undefined;
 }
+
+const NOTHING: RpcSummary = { method: undefined, id: undefined, target: undefined, protocolVersion: undefined, meta: undefined };
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** What the span needs from a JSON-RPC body: method, id, target, and `_meta` trace context. */
 function summarize(body: unknown): RpcSummary {
   const message = (Array.isArray(body) ? body[0] : body) as { method?: unknown; id?: unknown; params?: Record<string, unknown> } | undefined;
-  if (!message || typeof message !== 'object') return {};
-  const params = message.params && typeof message.params === 'object' ? message.params : {};
-  const meta = params._meta && typeof params._meta === 'object' ? (params._meta as Record<string, unknown>) : {};
+  if (!message || typeof message !== 'object') return NOTHING;
+  const params = message.params && typeof message.params === 'object' ? message.params : undefined;
+  const meta = params?._meta && typeof params._meta === 'object' ? (params._meta as Record<string, unknown>) : undefined;
   const method = str(message.method);
   return {
-    ...(method ? { method } : {}),
-    ...(typeof message.id === 'string' || typeof message.id === 'number' ? { id: String(message.id) } : {}),
+    method,
+    id: typeof message.id === 'string' || typeof message.id === 'number' ? String(message.id) : undefined,
     // Tool and prompt names are the conventions' targets; resource URIs may carry ids, so they stay out of names.
-    ...(method === 'tools/call' || method === 'prompts/get' ? { target: str(params.name) } : {}),
-    ...(method === 'initialize' ? { protocolVersion: str(params.protocolVersion) } : {}),
-    meta: { traceparent: str(meta.traceparent), tracestate: str(meta.tracestate) },
+    target: method === 'tools/call' || method === 'prompts/get' ? str(params?.name) : undefined,
+    protocolVersion: method === 'initialize' ? str(params?.protocolVersion) : undefined,
+    meta: meta ? { traceparent: str(meta.traceparent), tracestate: str(meta.tracestate) } : undefined,
   };
 }
 

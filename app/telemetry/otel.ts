@@ -110,7 +110,7 @@ export async function startOtel(config: OnConfig, instance: string): Promise<Tel
       if (!opened) return fn(NOOP_SPAN);
       const h = handle(opened.span);
       try {
-        return await context.with(opened.ctx, () => fn(h));
+        return await (options.leaf ? fn(h) : context.with(opened.ctx, () => fn(h)));
       } catch (error) {
         h.fail(errorType(error), error instanceof Error ? error.message.slice(0, 200) : undefined);
         throw error;

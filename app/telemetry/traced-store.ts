@@ -42,7 +42,7 @@ class TracedStore implements SessionStore {
     const started = performance.now();
     const name = operation === 'sendToReplica' || operation === 'broadcast' ? `mcp.peer.route ${operation}` : `session-store ${operation}`;
     const m = instruments();
-    return this.t.inSpan(name, { kind: 'client', childOnly: true, attributes: { 'db.system.name': this.inner.kind, 'db.operation.name': operation } }, async (span) => {
+    return this.t.inSpan(name, { kind: 'client', childOnly: true, leaf: true, attributes: { 'db.system.name': this.inner.kind, 'db.operation.name': operation } }, async (span) => {
       try {
         const result = await fn();
         const kind = failed?.(result);
