@@ -49,6 +49,8 @@ export const ENV = {
   otelServiceName: 'OTEL_SERVICE_NAME',
   otelSpanDelay: 'OTEL_BSP_SCHEDULE_DELAY',
   otelMetricInterval: 'OTEL_METRIC_EXPORT_INTERVAL',
+  otelSampler: 'OTEL_TRACES_SAMPLER',
+  otelSamplerArg: 'OTEL_TRACES_SAMPLER_ARG',
   appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
 } as const;
 
@@ -83,6 +85,12 @@ export type AuthConfig =
  * Where telemetry goes. `off` (neither exporter configured) loads no telemetry module at all. The
  * intervals are the standard OTEL_BSP_SCHEDULE_DELAY / OTEL_METRIC_EXPORT_INTERVAL, in milliseconds.
  */
+/** Which traces are recorded: a share of new traces (`ratio`), and whether a client's sampled flag decides for its own. */
+export interface TraceSampling {
+  readonly ratio: number;
+  readonly parentBased: boolean;
+}
+
 export type TelemetryConfig =
   | { readonly exporter: 'off' }
   | {
@@ -95,8 +103,9 @@ export type TelemetryConfig =
       readonly headers: Readonly<Record<string, string>>;
       readonly spanDelayMs: number;
       readonly metricIntervalMs: number;
+      readonly sampling: TraceSampling;
     }
-  | { readonly exporter: 'azure-monitor'; readonly serviceName: string; readonly connectionString: string; readonly spanDelayMs: number; readonly metricIntervalMs: number };
+  | { readonly exporter: 'azure-monitor'; readonly serviceName: string; readonly connectionString: string; readonly spanDelayMs: number; readonly metricIntervalMs: number; readonly sampling: TraceSampling };
 
 /** A token bucket: `tokens` per `perMs`, burst = `tokens`. */
 export interface Rate {
@@ -289,6 +298,21 @@ function parseHeaders(raw: string | undefined): Record<string, string> {
   return headers;
 }
 
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+
+/** The standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: every trace, parent-based). */
+function parseSampling(get: (name: EnvName) => string | undefined): TraceSampling {
+  const sampler = (get(ENV.otelSampler) ?? 'parentbased_always_on').toLowerCase();
+  if (!(SAMPLERS as readonly string[]).includes(sampler)) throw new ConfigError(ENV.otelSampler, `must be one of ${SAMPLERS.join(', ')}, got "${sampler}"`);
+  let ratio = sampler.endsWith('always_off') ? 0 : 1;
+  if (sampler.endsWith('traceidratio')) {
+    const raw = get(ENV.otelSamplerArg) ?? '1';
+    ratio = Number(raw);
+    if (!(ratio >= 0 && ratio <= 1)) throw new ConfigError(ENV.otelSamplerArg, `must be a number from 0 to 1 (the share of traces kept), got "${raw}"`);
+  }
+  return { ratio, parentBased: sampler.startsWith('parentbased') };
+}
+
 function parseTelemetry(get: (name: EnvName) => string | undefined): TelemetryConfig {
   if ((get(ENV.otelDisabled) ?? '').toLowerCase() === 'true') return { exporter: 'off' };
   const serviceName = get(ENV.otelServiceName) ?? 'mcp-continuity';
@@ -298,7 +322,7 @@ function parseTelemetry(get: (name: EnvName) => string | undefined): TelemetryCo
   const connectionString = get(ENV.appInsightsConnectionString);
   if (connectionString) {
     if (!/InstrumentationKey=/i.test(connectionString)) throw new ConfigError(ENV.appInsightsConnectionString, 'must be an Application Insights connection string (InstrumentationKey=...;IngestionEndpoint=...)');
-    return { exporter: 'azure-monitor', serviceName, connectionString, spanDelayMs, metricIntervalMs };
+    return { exporter: 'azure-monitor', serviceName, connectionString, spanDelayMs, metricIntervalMs, sampling: parseSampling(get) };
   }
   const base = get(ENV.otlpEndpoint);
   const signal = (name: EnvName, path: string): string | undefined => {
@@ -309,7 +333,7 @@ function parseTelemetry(get: (name: EnvName) => string | undefined): TelemetryCo
   const tracesUrl = signal(ENV.otlpTracesEndpoint, '/v1/traces');
   const metricsUrl = signal(ENV.otlpMetricsEndpoint, '/v1/metrics');
   if (!tracesUrl && !metricsUrl) return { exporter: 'off' };
-  return { exporter: 'otlp', serviceName, tracesUrl, metricsUrl, headers: parseHeaders(get(ENV.otlpHeaders)), spanDelayMs, metricIntervalMs };
+  return { exporter: 'otlp', serviceName, tracesUrl, metricsUrl, headers: parseHeaders(get(ENV.otlpHeaders)), spanDelayMs, metricIntervalMs, sampling: parseSampling(get) };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -43,10 +43,11 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
       // Our own server span per MCP request replaces the HTTP one; Key Vault calls stay traced (Azure SDK).
       instrumentationOptions: { http: { enabled: false }, azureSdk: { enabled: true }, redis: { enabled: false }, redis4: { enabled: false } },
       enableLiveMetrics: false,
+      samplingRatio: config.sampling.ratio,
     });
     return () => shutdownAzureMonitor();
   }
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { MeterProvider, PeriodicExportingMetricReader }] = await Promise.all([
+  const [{ NodeTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }, { MeterProvider, PeriodicExportingMetricReader }] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/sdk-metrics'),
   ]);
@@ -54,7 +55,9 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
   if (config.tracesUrl) {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
     const exporter = new OTLPTraceExporter({ url: config.tracesUrl, headers: { ...config.headers } });
-    const tracer = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.spanDelayMs })] });
+    const ratio = new TraceIdRatioBasedSampler(config.sampling.ratio);
+    const sampler = config.sampling.parentBased ? new ParentBasedSampler({ root: ratio }) : ratio;
+    const tracer = new NodeTracerProvider({ resource, sampler, spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.spanDelayMs })] });
     // Also installs the AsyncLocalStorage context manager and the W3C trace-context propagator.
     tracer.register();
     stops.push(() => tracer.shutdown());

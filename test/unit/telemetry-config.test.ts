@@ -19,6 +19,7 @@ describe('telemetry configuration', () => {
       headers: {},
       spanDelayMs: 5000,
       metricIntervalMs: 60_000,
+      sampling: { ratio: 1, parentBased: true },
     });
   });
 
@@ -30,6 +31,16 @@ describe('telemetry configuration', () => {
   it('uses Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set, and refuses something else there', () => {
     expect(loadConfig({ APPLICATIONINSIGHTS_CONNECTION_STRING: CS }).telemetry).toMatchObject({ exporter: 'azure-monitor', connectionString: CS });
     expect(() => loadConfig({ APPLICATIONINSIGHTS_CONNECTION_STRING: 'hello' })).toThrow(/APPLICATIONINSIGHTS_CONNECTION_STRING/);
+  });
+
+  it('reads the standard sampler variables: a share of traces, parent-based or not', () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    const sampling = (env: Record<string, string>) => (loadConfig({ ...on, ...env }).telemetry as { sampling: unknown }).sampling;
+    expect(sampling({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toEqual({ ratio: 0.1, parentBased: true });
+    expect(sampling({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' })).toEqual({ ratio: 0.25, parentBased: false });
+    expect(sampling({ OTEL_TRACES_SAMPLER: 'always_off' })).toEqual({ ratio: 0, parentBased: false });
+    expect(() => loadConfig({ ...on, OTEL_TRACES_SAMPLER: 'sometimes' })).toThrow(/^OTEL_TRACES_SAMPLER:/);
+    expect(() => loadConfig({ ...on, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/^OTEL_TRACES_SAMPLER_ARG/);
   });
 
   it('names the variable of a bad endpoint or interval', () => {
