@@ -43,6 +43,9 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
       // Our own server span per MCP request replaces the HTTP one; Key Vault calls stay traced (Azure SDK).
       instrumentationOptions: { http: { enabled: false }, azureSdk: { enabled: true }, redis: { enabled: false }, redis4: { enabled: false } },
       enableLiveMetrics: false,
+      // The distro's default keeps 5 traces per second whatever the load; the configured share instead
+      // (all by default), so a client's traced call is not dropped at random.
+      tracesPerSecond: 0,
       samplingRatio: config.sampling.ratio,
     });
     return () => shutdownAzureMonitor();

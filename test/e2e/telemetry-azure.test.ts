@@ -37,7 +37,7 @@ describe('telemetry exported to Azure Monitor', () => {
     const request = () => ingestion.envelopes.find((e) => e.data?.baseType === 'RequestData' && e.tags?.['ai.operation.id'] === traceId);
     while (!request() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     const found = request();
-    expect(found, `envelopes received: ${ingestion.envelopes.map((e) => e.data?.baseType).join(', ')}`).toBeDefined();
+    expect(found, `trace ${traceId}; envelopes received: ${JSON.stringify(ingestion.envelopes.map((e) => [e.data?.baseType, e.data?.baseData?.name, e.tags?.["ai.operation.id"], e.tags?.["ai.operation.parentId"]]))}`).toBeDefined();
     expect(found!.iKey).toBe(iKey);
     expect(found!.data?.baseData?.name).toBe('tools/call session_info');
     expect(found!.data?.baseData?.properties).toMatchObject({ 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'session_info' });
