@@ -14,6 +14,17 @@ interface RpcSummary {
 
 const NOTHING: RpcSummary = { method: undefined, id: undefined, target: undefined, protocolVersion: undefined, meta: undefined };
 
+/** Session tags by id: a SHA-256 per request is a measurable share of a warm call. Bounded; emptied when full. */
+const tags = new Map<string, string>();
+function tagOf(id: string): string {
+  let tag = tags.get(id);
+  if (tag === undefined) {
+    if (tags.size >= 10_000) tags.clear();
+    tags.set(id, (tag = sessionTag(id)));
+  }
+  return tag;
+}
+
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** What the span needs from a JSON-RPC body: method, id, target, and `_meta` trace context. */
@@ -79,7 +90,7 @@ export async function traceRequest(request: Request, body: unknown, fn: () => Pr
   const { span, run } = t.startSpan(rpc.target ? `${method} ${rpc.target}` : method, {
     kind: 'server',
     parent: rpc.meta?.traceparent ? rpc.meta : headerParent ? { traceparent: headerParent, tracestate: headers.get('tracestate') ?? undefined } : undefined,
-    attributes: { ...common, 'mcp.session.id': sessionId ? sessionTag(sessionId) : undefined, 'jsonrpc.request.id': rpc.id },
+    attributes: { ...common, 'mcp.session.id': sessionId ? tagOf(sessionId) : undefined, 'jsonrpc.request.id': rpc.id },
   });
   let ended = false;
   const finish = (failure?: string) => {
@@ -87,7 +98,7 @@ export async function traceRequest(request: Request, body: unknown, fn: () => Pr
     ended = true;
     if (failure) span.fail(failure);
     span.end();
-    instruments().operationDuration.record(secondsSince(started), { ...common, 'error.type': failure });
+    instruments().operationDuration.record(secondsSince(started), failure ? { ...common, 'error.type': failure } : common);
   };
   let response: Response;
   try {
@@ -98,9 +109,10 @@ export async function traceRequest(request: Request, body: unknown, fn: () => Pr
     finish(errorType(error));
     throw error;
   }
-  const created = response.headers.get('mcp-session-id');
+  // Only an initialize answer carries a new session id.
+  const created = sessionId ? null : response.headers.get('mcp-session-id');
   // The status makes the span a request with a result code in Application Insights.
-  span.setAttributes({ 'http.response.status_code': response.status, ...(created && !sessionId ? { 'mcp.session.id': sessionTag(created) } : {}) });
+  span.setAttributes(created ? { 'http.response.status_code': response.status, 'mcp.session.id': tagOf(created) } : { 'http.response.status_code': response.status });
   if (response.status >= 400) {
     finish(String(response.status));
     return response;

@@ -11,12 +11,17 @@ const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: Span
 const SCOPE = 'mcp-continuity';
 const NOOP_SPAN: SpanHandle = { setAttributes() {}, updateName() {}, fail() {}, end() {} };
 
-/** Drops undefined values (the API would keep them as invalid attributes). */
+/** Drops undefined values (the API would keep them as invalid attributes); copies only when there are some. */
 function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> | undefined {
   if (!attributes) return undefined;
-  const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(attributes)) if (v !== undefined) out[k] = v;
-  return out;
+  let out: Record<string, string | number | boolean> | undefined;
+  for (const k in attributes) {
+    if (attributes[k] !== undefined) continue;
+    out = {};
+    for (const key in attributes) if (attributes[key] !== undefined) out[key] = attributes[key]!;
+    return out;
+  }
+  return attributes as Record<string, string | number | boolean>;
 }
 
 function handle(span: Span): SpanHandle {
