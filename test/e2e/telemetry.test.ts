@@ -11,6 +11,7 @@ import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
 
 const API_KEY = `tk_${randomBytes(16).toString('hex')}`;
+const OTHER_KEY = `tk_${randomBytes(16).toString('hex')}`;
 const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
 
 let redis: TestRedis;
@@ -20,7 +21,7 @@ const servers: ServerProcess[] = [];
 const exporting = (name: string) => ({
   REDIS_URL: redis.url,
   AUTH_MODE: 'key',
-  MCP_API_KEYS: `ci:${API_KEY}`,
+  MCP_API_KEYS: `ci:${API_KEY},other:${OTHER_KEY}`,
   REPLICA_NAME: name,
   OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
   OTEL_BSP_SCHEDULE_DELAY: '100',
@@ -56,7 +57,7 @@ afterAll(async () => {
 });
 
 describe('telemetry exported over OTLP/HTTP', () => {
-  it('telemetry:restore-trace — a restore on the second replica is a child of the client traceparent; one restore, one miss, refused writes counted; nothing secret exported', async () => {
+  it('telemetry:restore-trace — a restore on the second replica is a child of the client traceparent; one restore, one miss, one foreign, refused writes and the session duration counted; nothing secret exported', async () => {
     const a = await server(exporting('replica-a'));
     const b = await server(exporting('replica-b'));
     let target = a.origin;
@@ -96,11 +97,20 @@ describe('telemetry exported over OTLP/HTTP', () => {
     const onB = (outcome: string) => receiver.points.filter((p) => p.metric === 'mcp.server.session.restores' && p.instance === 'replica-b' && p.attributes.outcome === outcome).at(-1)?.value ?? 0;
     await eventually(() => (onB('restored') === 1 && onB('miss') === 1) || undefined, 'one restore and one miss on replica B');
 
+    // Another principal asking for this session gets what an unknown id gets, counted as foreign.
+    const foreign = await rawPost(b.url, { jsonrpc: '2.0', id: 10, method: 'tools/list' }, { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25', authorization: `Bearer ${OTHER_KEY}` });
+    expect(foreign.status).toBe(404);
+    await eventually(() => (onB('foreign') === 1 && onB('restored') === 1) || undefined, 'one foreign request on replica B');
+
     // Redis gone: a write is refused to the caller, and counted.
     await redis.stop();
     await expect(client.call('remember', { key: 'city', value: 'Porto' })).rejects.toThrow(/unavailable/);
     await eventually(() => receiver.points.some((p) => p.metric === 'mcp.store.writes.refused' && p.instance === 'replica-b' && p.value >= 1) || undefined, 'a refused write on replica B');
     await redis.resume();
+
+    // The client ends its session: its whole life is recorded once.
+    await client.transport.terminateSession();
+    await eventually(() => receiver.points.some((p) => p.metric === 'mcp.server.session.duration' && p.attributes.reason === 'deleted' && p.value === 1) || undefined, 'a session duration');
 
     expect(receiver.points.some((p) => p.metric === 'mcp.server.operation.duration' && p.attributes['mcp.method.name'] === 'tools/call')).toBe(true);
     expect(receiver.points.some((p) => p.metric === 'mcp.store.operation.duration')).toBe(true);
@@ -108,6 +118,7 @@ describe('telemetry exported over OTLP/HTTP', () => {
     const exported = JSON.stringify(receiver.bodies);
     expect(exported).not.toContain(client.sessionId);
     expect(exported).not.toContain(API_KEY);
+    expect(exported).not.toContain(OTHER_KEY);
     expect(exported).not.toContain(redis.url);
     await client.close();
   });
