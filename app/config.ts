@@ -1,5 +1,6 @@
 // The one place that reads the environment: validated, typed, with defaults applied here and nowhere else.
 import { parseApiKeys, type ApiKey } from './http/api-keys.js';
+import { parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 
 /** Names of every environment variable the server reads. `infra/` imports these so the two never drift. */
 export const ENV = {
@@ -7,6 +8,7 @@ export const ENV = {
   host: 'HOST',
   allowedHosts: 'MCP_ALLOWED_HOSTS',
   redisUrl: 'REDIS_URL',
+  redisCluster: 'REDIS_CLUSTER',
   keyVaultUrl: 'KEY_VAULT_URL',
   redisSecretName: 'REDIS_SECRET_NAME',
   azureClientId: 'AZURE_CLIENT_ID',
@@ -18,6 +20,7 @@ export const ENV = {
   restoreTimeout: 'RESTORE_TIMEOUT',
   commandTimeout: 'REDIS_COMMAND_TIMEOUT',
   heartbeat: 'REDIS_HEARTBEAT',
+  memoryCheck: 'REDIS_MEMORY_CHECK',
   pendingTtl: 'SESSION_PENDING_TTL',
   maxSessionsPerPrincipal: 'MAX_SESSIONS_PER_PRINCIPAL',
   keyVaultTimeout: 'KEY_VAULT_TIMEOUT',
@@ -52,6 +55,7 @@ export const ENV = {
   otelSampler: 'OTEL_TRACES_SAMPLER',
   otelSamplerArg: 'OTEL_TRACES_SAMPLER_ARG',
   appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
+  requestStateKey: 'MCP_REQUEST_STATE_KEY',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -113,6 +117,13 @@ export interface Rate {
   readonly perMs: number;
 }
 
+function requestStateKey(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // The SDK's codec wants 32 bytes or more: a shorter secret would be guessable offline from one state.
+  if (Buffer.byteLength(raw) < 32) throw new ConfigError(ENV.requestStateKey, `must be at least 32 bytes long (e.g. openssl rand -hex 32), got ${Buffer.byteLength(raw)}`);
+  return raw;
+}
+
 export interface Config {
   /** Authentication in front of /mcp and /statusz. Default `none` (warned about off loopback). */
   readonly auth: AuthConfig;
@@ -134,6 +145,8 @@ export interface Config {
   readonly allowedHosts: readonly string[];
   /** Redis URL or Azure connection string, when given directly. Wins over Key Vault. */
   readonly redisUrl: string | undefined;
+  /** The Redis endpoint is a node of a Redis Cluster (Azure Managed Redis `OSSCluster`): a cluster-aware client. Default false. */
+  readonly redisCluster: boolean;
   /**
    * Key Vault holding the Redis connection string; used only when `redisUrl` is absent. `timeoutMs`
    * bounds one read (then it is retried); `refreshIntervalMs` re-reads the latest version to notice a
@@ -156,6 +169,8 @@ export interface Config {
   readonly commandTimeoutMs: number;
   /** Heartbeat period of the invalidation channel; cached shapes are trusted for three of them. */
   readonly heartbeatMs: number;
+  /** How often Redis memory use is read; at 90% of maxmemory new sessions are refused and sessions stop growing. */
+  readonly memoryCheckMs: number;
   /** Lifetime of a record whose session has made no call since initialize. */
   readonly pendingTtlMs: number;
   /** Most live sessions one authenticated principal may hold on one replica. */
@@ -165,6 +180,11 @@ export interface Config {
   /** `sse` streams each response (default); `json` answers plain JSON bodies. */
   readonly responseMode: 'sse' | 'json';
   readonly logLevel: LogLevel;
+  /**
+   * HMAC key of the 2026-07-28 era's `requestState` (32+ characters), the same on every replica so an
+   * `input_required` answer may land on any of them. Undefined: a random key per process (warned about).
+   */
+  readonly requestStateKey: string | undefined;
   /** Name this replica reports in `session_info` and logs; default the Container Apps replica name, else a random one. */
   readonly replicaName: string | undefined;
   /**
@@ -182,6 +202,17 @@ export interface Config {
 }
 
 /** A configuration error names the variable and says what is accepted. */
+/** A REDIS_URL that cannot be parsed stops start-up here, named, never quoted (it may hold the password). */
+function checkedRedisUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    throw new ConfigError(ENV.redisUrl, error instanceof RedisUrlError ? error.message : 'is not a Redis connection string');
+  }
+  return value;
+}
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
     super(`${variable}: ${message}`);
@@ -366,6 +397,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = parseInteger(ENV.port, get(ENV.port) ?? '3000', 0, 65_535);
   const publicUrlRaw = get(ENV.publicUrl);
   const publicUrl = publicUrlRaw ? parseUrl(ENV.publicUrl, publicUrlRaw, 'the public URL of the MCP endpoint').href : undefined;
+  const redisCluster = (get(ENV.redisCluster) ?? 'false').toLowerCase();
+  if (redisCluster !== 'true' && redisCluster !== 'false') throw new ConfigError(ENV.redisCluster, `must be true or false, got "${redisCluster}"`);
   const trustProxy = (get(ENV.trustProxy) ?? 'false').toLowerCase();
   if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(ENV.trustProxy, `must be true or false, got "${trustProxy}"`);
   const allowedHosts = (get(ENV.allowedHosts) ?? 'localhost,127.0.0.1,[::1]')
@@ -387,7 +420,8 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: get(ENV.host) ?? '127.0.0.1',
     allowedHosts,
-    redisUrl: get(ENV.redisUrl),
+    redisUrl: checkedRedisUrl(get(ENV.redisUrl)),
+    redisCluster: redisCluster === 'true',
     keyVault: keyVaultUrl
       ? {
           url: keyVaultUrl,
@@ -405,10 +439,12 @@ export function loadConfig(env: Env = process.env): Config {
     // RESTORE_TIMEOUT is the name this had before data operations used it too.
     commandTimeoutMs: duration(ENV.commandTimeout, get(ENV.restoreTimeout) ?? '2s'),
     heartbeatMs: duration(ENV.heartbeat, '1s'),
+    memoryCheckMs: duration(ENV.memoryCheck, '5s'),
     pendingTtlMs: duration(ENV.pendingTtl, '5m'),
     maxSessionsPerPrincipal: parseInteger(ENV.maxSessionsPerPrincipal, get(ENV.maxSessionsPerPrincipal) ?? '100', 1, 1_000_000),
     maxBodyBytes: parseInteger(ENV.maxBodyBytes, get(ENV.maxBodyBytes) ?? String(1024 * 1024), 1024, 64 * 1024 * 1024),
     responseMode,
+    requestStateKey: requestStateKey(get(ENV.requestStateKey)),
     logLevel: logLevel as LogLevel,
     // Container Apps names each replica in CONTAINER_APP_REPLICA_NAME.
     replicaName: get(ENV.replicaName) ?? get(ENV.containerAppReplicaName),

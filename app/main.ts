@@ -3,6 +3,15 @@ import { ConfigError, isLoopbackHost, loadConfig } from './config.js';
 import { createLogger, replicaNameOf, startServer } from './server.js';
 import { startTelemetry, stopTelemetry } from './telemetry/index.js';
 
+/** Ctrl-C presses within this window that force an exit during a drain (the explicit escape; SIGTERM never forces). */
+const FORCE_PRESSES = 3;
+const FORCE_WINDOW_MS = 2000;
+/**
+ * SIGINTs closer than this are one press: a terminal's Ctrl-C reaches npm and this process, and npm forwards
+ * its own, so one press arrives once or twice (the kernel merges a signal still pending).
+ */
+const PRESS_MS = 100;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -47,8 +56,30 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // Signals come in pairs more often than not: a signal to a process group (systemd's KillMode=control-group,
+  // a terminal's Ctrl-C, `kill -TERM -<pgid>`) reaches both npm and this process, and npm forwards its own.
+  // So a repeat never cuts the drain short; only FORCE_PRESSES Ctrl-C presses within FORCE_WINDOW_MS do.
+  let stopping = false;
+  const presses: number[] = [];
+  const onSignal = (signal: 'SIGTERM' | 'SIGINT') => {
+    if (signal === 'SIGINT') {
+      const now = Date.now();
+      if (presses.length === 0 || now - presses.at(-1)! >= PRESS_MS) presses.push(now);
+      while (now - presses[0]! > FORCE_WINDOW_MS) presses.shift();
+    }
+    if (!stopping) {
+      stopping = true;
+      stop(signal);
+      return;
+    }
+    if (signal === 'SIGINT' && presses.length >= FORCE_PRESSES) {
+      logger.warn({ signal, withinMs: FORCE_WINDOW_MS }, `Ctrl-C pressed ${FORCE_PRESSES} times: exiting without finishing the drain`);
+      process.exit(1);
+    }
+    logger.warn({ signal }, `signal ignored: already draining (Ctrl-C ${FORCE_PRESSES} times within ${FORCE_WINDOW_MS / 1000} s forces an exit)`);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
 void main();

@@ -9,9 +9,14 @@ import { createApp } from './http/app.js';
 import { createAuthenticator } from './http/auth.js';
 import { createNodeServer } from './http/node-server.js';
 import { SessionHost } from './mcp/session-host.js';
+import { ModernEndpoint } from './modern/endpoint.js';
+import { limitOpens } from './mcp/scratchpads.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { scratchpadStoreFor } from './sessions/redis-scratchpads.js';
 import { redisConnectionSource, type SecretReaderFactory } from './secrets.js';
 import { FORMAT_VERSION } from './sessions/format.js';
 import { MemorySessionStore } from './sessions/memory-store.js';
+import { RedisLimits } from './sessions/redis-limits.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 import type { SessionStore } from './sessions/store.js';
@@ -70,12 +75,12 @@ function redisUrlProblem(value: string): string | undefined {
 async function openStore(config: Config, logger: Logger, secretReader: SecretReaderFactory | undefined): Promise<OpenedStore> {
   const source = redisConnectionSource(config, { logger, validate: redisUrlProblem, ...(secretReader ? { readerFactory: secretReader } : {}) });
   if (source.mode === 'memory') return { store: new MemorySessionStore(), detail: { reason: source.reason }, stop: () => {} };
-  const common = { keyPrefix: config.keyPrefix, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
+  const common = { keyPrefix: config.keyPrefix, cluster: config.redisCluster, commandTimeoutMs: config.commandTimeoutMs, heartbeatMs: config.heartbeatMs, memoryCheckMs: config.memoryCheckMs, onStatus: ({ level, message }: { level: 'info' | 'warn'; message: string }) => logger[level](message) };
   if (source.source === 'REDIS_URL') {
     const target = parseRedisUrl(source.url);
     const store = new RedisSessionStore({ ...common, target });
     if (!(await store.waitUntilReady(Math.min(config.commandTimeoutMs, 3000)))) logger.warn('Redis is not reachable yet; serving anyway (as during an outage) until it is');
-    return { store, detail: { source: source.source, redis: describeRedisTarget(target), keyPrefix: config.keyPrefix }, stop: () => {} };
+    return { store, detail: { source: source.source, redis: describeRedisTarget(target), ...(config.redisCluster ? { topology: 'cluster' } : {}), keyPrefix: config.keyPrefix }, stop: () => {} };
   }
   // Key Vault: a Redis-mode replica from its first second. Until the secret is readable it behaves as
   // during a Redis outage; a fleet never splits into memory and Redis replicas.
@@ -102,14 +107,32 @@ async function openStore(config: Config, logger: Logger, secretReader: SecretRea
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
   const { store, detail, stop } = await openStore(config, logger, options.secretReader);
+  const replica = { name: config.replicaName ?? PROCESS_REPLICA };
+  // One scratchpad store for both eras: a handle opened in a legacy session works in a modern call.
+  // SESSION_CREATE_RATE bounds new scratchpads per principal too: each one is a record that lives for hours.
+  const scratchpads = limitOpens(scratchpadStoreFor(store, { idleMs: config.idleTtlMs, maxMs: config.maxTtlMs }), config.sessionCreateRate ? new RateLimiter({ rate: config.sessionCreateRate }) : undefined);
+  const modern = new ModernEndpoint({
+    scratchpads,
+    replica,
+    logger,
+    requestStateKey: requestStateKey(config, store.kind, logger),
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  // Redis mode: the new-session rate and the per-principal cap hold for the fleet, not per replica.
+  const fleetLimits =
+    store instanceof RedisSessionStore
+      ? new RedisLimits({ client: () => store.commandClient, keyPrefix: config.keyPrefix, rate: config.sessionCreateRate, onStatus: ({ level, message }) => logger[level](message) })
+      : undefined;
   const host = new SessionHost({
     store: instrumentStore(store),
+    scratchpads,
     logger,
-    replica: { name: config.replicaName ?? PROCESS_REPLICA },
+    replica,
     idleTtlMs: config.idleTtlMs,
     maxTtlMs: config.maxTtlMs,
     pendingTtlMs: config.pendingTtlMs,
     maxSessionsPerPrincipal: config.maxSessionsPerPrincipal,
+    fleetLimits,
     maxLiveSessions: config.maxLiveSessions,
     liveIdleMs: config.liveIdleMs,
     maxBodyBytes: config.maxBodyBytes,
@@ -119,11 +142,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   observeHost(host);
   const app = createApp({
     host,
+    modern,
     store,
     allowedHosts: config.allowedHosts,
     allowedOrigins: config.allowedOrigins,
     authenticator: createAuthenticator({ auth: config.auth, publicUrl: config.publicUrl, logger }),
     sessionCreateRate: config.sessionCreateRate,
+    fleetLimits,
     logger,
     draining: () => draining,
   });
@@ -143,6 +168,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     (closing ??= (async () => {
       draining = true;
       const drainStarted = performance.now();
+      // A listen is not a call in flight: it ends now (empty result, then close) and the client listens elsewhere.
+      void modern.closeListens();
       logger.info({ delayMs, drainTimeoutMs: config.drainTimeoutMs }, 'draining: /readyz now fails; serving as usual until the ingress stops routing here');
       // Still subscribed to invalidations and serving every session: requests the ingress sends in this
       // window are answered correctly, not refused.
@@ -152,7 +179,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (cut > 0) logger.warn({ calls: cut, drainTimeoutMs: config.drainTimeoutMs }, 'calls still in flight after the drain timeout: cutting them (clients retry elsewhere)');
       else logger.info('no calls in flight: closing sessions (records kept)');
       // Ends every session's streams (GET and unfinished POST), so clients reconnect elsewhere.
-      await host.close();
+      await Promise.all([host.close(), modern.close()]);
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       await stopped;
@@ -172,6 +199,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     drain: (options) => drain(options?.delayMs ?? config.drainDelayMs),
     close: () => drain(0),
   };
+}
+
+/**
+ * The fleet's requestState key, or a random one for this process. Without a shared key an input_required
+ * answer that lands on another replica is refused ("Invalid or expired requestState"), so Redis mode warns.
+ */
+function requestStateKey(config: Config, mode: 'memory' | 'redis', logger: Logger): string | Uint8Array {
+  if (config.requestStateKey) return config.requestStateKey;
+  const message = 'MCP_REQUEST_STATE_KEY is not set: input_required rounds use a random key of this process';
+  if (mode === 'redis') logger.warn(`${message}; a retry that lands on another replica is refused. Set the same key on every replica.`);
+  else logger.warn(message);
+  return randomBytes(32);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -10,6 +10,9 @@ import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { printTable, type Figures } from './report.js';
 import { elicitation } from './elicit-bench.js';
+import { modern, type ModernFigures } from './modern-bench.js';
+import { limitsCost, type LimitsFigures } from './limits-bench.js';
+import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
 import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
@@ -29,6 +32,12 @@ const { values: flags } = parseArgs({
     'elicit-samples': { type: 'string', default: process.env.BENCH_ELICIT_SAMPLES ?? '200' },
     'elicit-only': { type: 'boolean', default: false },
     'telemetry-only': { type: 'boolean', default: false },
+    'modern-only': { type: 'boolean', default: false },
+    listeners: { type: 'string', default: process.env.BENCH_LISTENERS ?? '100' },
+    'listen-samples': { type: 'string', default: process.env.BENCH_LISTEN_SAMPLES ?? '50' },
+    'limits-samples': { type: 'string', default: process.env.BENCH_LIMITS_SAMPLES ?? '300' },
+    'limits-only': { type: 'boolean', default: false },
+    'cluster-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -311,9 +320,31 @@ async function authCost(): Promise<Record<string, unknown>> {
   }
 }
 
+const modernOptions = () => ({ loops: K, ms: MS, rounds: ROUNDS, listeners: Number(flags.listeners), samples: Number(flags['listen-samples']) });
+
+function describeModern(f: ModernFigures): string {
+  const w = f.warm;
+  return (
+    `warm session_info: modern ${Math.round(w.modern.perSecond)} req/s (p50 ${w.modern.p50.toFixed(2)} ms) vs legacy ${Math.round(w.legacy.perSecond)} req/s (p50 ${w.legacy.p50.toFixed(2)} ms) = ${w.throughputRatio.toFixed(3)}x; ` +
+    `Redis round trips per call on a handle: recall ${JSON.stringify(f.roundTripsPerCall.recall)}, remember ${JSON.stringify(f.roundTripsPerCall.remember)}; ` +
+    `resources/updated B→A over ${f.listen.listeners} listeners: p50 ${f.listen.p50.toFixed(2)} / p99 ${f.listen.p99.toFixed(2)} ms, ${f.listen.missed} missed`
+  );
+}
+
 function describeElicitation(f: Awaited<ReturnType<typeof elicitation>>): string {
   const p = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} ms`;
   return `same replica ${p(f.sameReplica)}, other replica ${p(f.otherReplica)}, extra p50 +${f.extra.p50.toFixed(2)} / p99 +${f.extra.p99.toFixed(2)} ms, ${f.commandsPerRoutedAnswer.toFixed(2)} Redis commands per routed answer (${JSON.stringify(f.commandsByKind)}), ${f.lost} lost of ${2 * f.samples}`;
+}
+
+function describeLimits(f: LimitsFigures): string {
+  const p = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(2)} / p99 ${x.p99.toFixed(2)} ms`;
+  const i = f.initializeMs;
+  return `initialize: open ${p(i.open)}, rate in Redis ${p(i.fleetRate)}, key auth + local rate and cap ${p(i.local)}, key auth + rate and cap in Redis ${p(i.fleet)}; extra p50 (median of rounds) rate in Redis vs none ${f.extraP50Ms.fleetRateOverOpen.toFixed(3)} ms, Redis vs local limits ${f.extraP50Ms.fleetOverLocal.toFixed(3)} ms; one script alone: rate ${p(f.scriptMs.rate)}, cap ${p(f.scriptMs.cap)}; scripts per initialize ${JSON.stringify(f.scriptsPerInitialize)}; ${f.samples} each`;
+}
+
+function describeCluster(f: ClusterFigures): string {
+  const w = (call: 'no-data' | 'data') => `${Math.round(f.warm[call].single.perSecond)} vs ${Math.round(f.warm[call].cluster.perSecond)} req/s (p50 ${f.warm[call].single.p50.toFixed(2)} vs ${f.warm[call].cluster.p50.toFixed(2)} ms)`;
+  return `single node vs 3-master cluster: no-data ${w('no-data')}, data ${w('data')}, restore p50 ${f.restoreMs.single.p50.toFixed(2)} vs ${f.restoreMs.cluster.p50.toFixed(2)} ms (p99 ${f.restoreMs.single.p99.toFixed(2)} vs ${f.restoreMs.cluster.p99.toFixed(2)}); cluster ratio no-data ${f.ratio.noData.toFixed(3)}x, data ${f.ratio.data.toFixed(3)}x, restore ${f.ratio.restoreP50.toFixed(3)}x`;
 }
 
 async function main(): Promise<void> {
@@ -331,6 +362,40 @@ async function main(): Promise<void> {
     });
     log(`telemetry exporting vs off (warm no-data call, Redis mode, median of ${ROUNDS} concurrent rounds): json ${figures.throughputRatio.json.toFixed(3)}x throughput (${figures.cpuRatio.json.toFixed(3)}x server CPU per request), sse ${figures.throughputRatio.sse.toFixed(3)}x (${figures.cpuRatio.sse.toFixed(3)}x); start-up ${Math.round(figures.startupMs.off)} ms off, ${Math.round(figures.startupMs.on)} ms on; receiver got ${figures.exported.spans} spans, ${figures.exported.metricPoints} metric points`);
     console.log(JSON.stringify({ throughputRatio: figures.throughputRatio, cpuRatio: figures.cpuRatio, startupMs: figures.startupMs, exported: figures.exported }, null, 2));
+    return;
+  }
+  if (flags['modern-only']) {
+    try {
+      const figures = await modern(redis, modernOptions());
+      log(`2026-07-28 era only (${K} concurrent loops, ${ROUNDS} rounds of ${MS / 1000} s, Redis mode, raw fetch clients, two replicas): ${describeModern(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
+  if (flags['cluster-only']) {
+    try {
+      log(`cluster only: ${K} sessions, ${ROUNDS} alternating rounds of ${MS / 1000} s, MCP_RESPONSE_MODE=json, ${SAMPLE} restores per round`);
+      const figures = await clusterVsSingle(redis, log, { sessions: K, ms: MS, rounds: ROUNDS, sample: SAMPLE });
+      log(describeCluster(figures));
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
+  if (flags['limits-only']) {
+    try {
+      const figures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
+      log(`fleet-wide limits only (in process, key auth, one Redis node, ${ROUNDS} alternating rounds): ${describeLimits(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
     return;
   }
   if (flags['elicit-only']) {
@@ -360,6 +425,12 @@ async function main(): Promise<void> {
     log('elicitation answered on the replica that asked vs on another one');
     const elicitFigures = await elicitation(redis, probe, Number(flags['elicit-samples']));
     log(`elicitation: ${describeElicitation(elicitFigures)}`);
+    log('2026-07-28 era: warm call vs legacy, round trips on a handle, resources/updated across replicas');
+    const modernFigures = await modern(redis, modernOptions());
+    log(`modern: ${describeModern(modernFigures)}`);
+    log('fleet-wide limits: cost per new session');
+    const limitsFigures = await limitsCost(redis, probe, Number(flags['limits-samples']), ROUNDS);
+    log(`fleet-wide limits: ${describeLimits(limitsFigures)}`);
     log('heartbeat cost of an idle replica');
     const heartbeatPerSecond = await heartbeat(redis, probe);
     log('restore latency and storm');
@@ -382,7 +453,7 @@ async function main(): Promise<void> {
     const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth }, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, modern: modernFigures, fleetLimits: limitsFigures }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

@@ -2,13 +2,14 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectLegacy, type LegacyClient } from '../test/support/clients.js';
+import { callKey, observingFetch, type CallOutcome, type CallRecord, type QuestionRecord, type ResumeRecord } from './chaos-calls.js';
 
 export type LossReason = '404' | 'wrong state' | 'never connected';
 
 export interface ClientTally {
   calls: number;
   failed: number;
-  /** Failed calls by cause: HTTP status (502, 503), 'timeout', 'reset', or 'other'. */
+  /** Failed calls by cause: HTTP status (502, 503), 'timeout', 'orphaned' (-32003: the replica running it died), 'reset', or 'other'. */
   failures: Record<string, number>;
   /** Failed calls by drill phase. */
   failuresByPhase: Record<string, number>;
@@ -44,8 +45,12 @@ const NO_ANSWER = '\u0000no answer';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** JSON-RPC code of "the replica running this request stopped before answering" (app/mcp/streams.ts). */
+const ORPHANED = -32003;
+
 function cause(error: unknown): string {
   if (error instanceof StreamableHTTPError) return String(error.code);
+  if ((error as { code?: unknown }).code === ORPHANED) return 'orphaned';
   const message = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : String(error);
   if (/timed out|timeout/i.test(message)) return 'timeout';
   if (/fetch failed|ECONNRESET|ECONNREFUSED|socket|terminated|aborted/i.test(message)) return 'reset';
@@ -72,6 +77,17 @@ export class ChaosClient {
   #textEnabled = false;
   /** The last few calls, for the report when the session is lost. */
   readonly #history: string[] = [];
+  /** Every call this client made, with the replica that ran it and how it ended (the drill's per-call accounting). */
+  readonly calls: CallRecord[] = [];
+  /** Eliciting calls that did not end with the user's answer. */
+  readonly lostElicitations: CallRecord[] = [];
+  /** GETs that resumed a stream. */
+  readonly resumes: ResumeRecord[] = [];
+  /** Calls in flight, by `callKey`, for the fetch to note their replica. */
+  readonly #inflight = new Map<string, CallRecord>();
+  readonly #questions = new Map<string, QuestionRecord>();
+  /** The forget_all call in flight, whose questions the handler records. */
+  #asking: CallRecord | undefined;
 
   constructor(readonly index: number, readonly options: ClientOptions) {}
 
@@ -105,12 +121,16 @@ export class ChaosClient {
       try {
         this.#client = await connectLegacy(this.options.url, {
           name: `chaos-${this.index}`,
+          fetch: observingFetch(this.#inflight, this.#questions, this.resumes),
           ...(this.options.elicits
             ? {
                 capabilities: { elicitation: { form: {} } },
                 configure: (c) =>
-                  c.setRequestHandler(ElicitRequestSchema, async () => {
+                  c.setRequestHandler(ElicitRequestSchema, async (_request, extra) => {
                     this.tally.elicitations.answered++;
+                    const question: QuestionRecord = { id: String(extra.requestId), asked: performance.now() };
+                    this.#questions.set(question.id, question);
+                    this.#asking?.questions?.push(question);
                     return { action: 'accept', content: { confirm: false } };
                   }),
               }
@@ -129,19 +149,32 @@ export class ChaosClient {
   async #call(name: string, args: Record<string, unknown>): Promise<{ ok: true; text: string; isError: boolean } | { ok: false }> {
     const client = this.#client as LegacyClient;
     this.tally.calls++;
+    const record: CallRecord = { client: this.index, tool: name, started: performance.now(), startPhase: this.options.phase(), ...(name === 'forget_all' ? { questions: [] } : {}) };
+    this.calls.push(record);
+    if (record.questions) this.#asking = record;
+    const key = callKey(name, args);
+    this.#inflight.set(key, record);
+    const end = (outcome: CallOutcome, detail?: string) => {
+      this.#inflight.delete(key);
+      Object.assign(record, { ended: performance.now(), endPhase: this.options.phase(), outcome, ...(detail ? { detail } : {}) });
+    };
     try {
       const result = await client.client.callTool({ name, arguments: args }, undefined, { timeout: this.options.callTimeoutMs });
       const first = (result.content as Array<{ text?: string }>)[0];
       const text = first?.text ?? '';
       this.#note(`${name}(${String(args.value ?? '')}) ${text.slice(0, 30)}`);
       if (result.isError && STORE_DOWN.test(text)) {
+        end('refused', text.slice(0, 60));
         this.tally.refused++;
         this.#fail('refused');
         return { ok: false };
       }
+      end(result.isError ? 'tool error' : 'ok', result.isError || name === 'forget_all' ? text.slice(0, 60) : undefined);
       return { ok: true, text, isError: result.isError === true };
     } catch (error) {
       const why = cause(error);
+      const code = (error as { code?: unknown }).code;
+      end(why === 'timeout' || why === 'orphaned' || why === 'reset' || why === 'other' ? why : 'http', `${code === undefined ? '' : `${String(code)}: `}${(error as Error).message.slice(0, 80)}`);
       this.#note(`${name}(${String(args.value ?? '')}) failed ${why}`);
       if (why === '404') throw new Lost('404', `${name}: session not found (${(error as Error).message.slice(0, 120)})`);
       if (this.#toolsetEnabled && /tool.*not found|unknown tool/i.test((error as Error).message)) throw new Lost('wrong state', `${name}: toolset gone`);
@@ -198,6 +231,7 @@ export class ChaosClient {
     if (kept.ok && !kept.isError && kept.text === 'Kept everything.') return;
     if (this.tally.refused > refused) return; // the store could not read the scratchpad: refused before asking
     if (kept.ok && !kept.isError) throw new Lost('wrong state', `forget_all answered ${kept.text.slice(0, 80)}`);
+    if (this.#asking) this.lostElicitations.push(this.#asking);
     const phase = this.options.phase().replace(/ \d+$/, '');
     e.lostByPhase[phase] = (e.lostByPhase[phase] ?? 0) + 1;
   }

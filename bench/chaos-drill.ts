@@ -2,6 +2,7 @@
 import { freePort, TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { FreezingProxy } from '../test/support/tcp-proxy.js';
+import { describeCall, type CallRecord, type ResumeRecord } from './chaos-calls.js';
 import { ChaosClient, type LossReason } from './chaos-client.js';
 import { RoundRobinProxy } from './proxy.js';
 
@@ -45,7 +46,19 @@ export interface DrillResult {
   /** Reads that showed a key older than a write the server had confirmed (target 0). */
   readonly confirmedWritesLost: number;
   /** Eliciting clients' forget_all calls, answers given, and calls that did not end with the answer, by phase (target 0 outside SIGKILL and the Redis outage). */
-  readonly elicitations: { clients: number; calls: number; answered: number; lostByPhase: Record<string, number> };
+  readonly elicitations: {
+    clients: number;
+    calls: number;
+    answered: number;
+    /** Lost calls by the phase they ended in (for the report; the target uses `lostByFault`). */
+    lostByPhase: Record<string, number>;
+    /** Lost calls by the fault they are charged to (`faultOf`); 'none' is the target 0. */
+    lostByFault: Record<string, number>;
+    /** Each lost call: replica, phases, outcome, its questions and where their answers went, and the fault charged. */
+    lost: string[];
+  };
+  /** Calls in flight on a replica when it was SIGKILLed, and how each ended (`orphanReport`). */
+  readonly orphans: OrphanReport;
   readonly proxy502: number;
   /** Requests the proxy answered 503 because no replica was ready. */
   readonly proxyNoUpstream: number;
@@ -56,6 +69,71 @@ export interface DrillResult {
   readonly outageMs: number;
   readonly frozenMs: number;
   readonly seconds: number;
+}
+
+/**
+ * Calls that were running on a replica when it was SIGKILLed: those that failed fast (-32003, "may or
+ * may not have taken effect", with the time from the kill), those the client timed out, and the rest.
+ */
+export interface OrphanReport {
+  readonly inFlight: number;
+  readonly failedFast: number;
+  /** Milliseconds from the kill to the -32003 answer. */
+  readonly failedFastMs: { p50: number; max: number } | undefined;
+  readonly timeouts: number;
+  /**
+   * Timed out after a resume refused with "names no stream": the replica died before its batched event
+   * write (5 ms behind the response) reached the store, so no replica knows the call to answer for it.
+   */
+  readonly unresumable: number;
+  /** Other ends (an answer that was on its way, a reset…), by outcome. */
+  readonly other: Record<string, number>;
+  /** The timeouts and other ends, one line each. */
+  readonly details: string[];
+}
+
+/** Classifies the calls whose POST reached a killed replica before its kill and had not ended by then. */
+export function orphanReport(clients: ReadonlyArray<{ calls: readonly CallRecord[]; resumes: readonly ResumeRecord[] }>, kills: ReadonlyArray<{ port: number; at: number }>, t0: number): OrphanReport {
+  const calls = clients.flatMap((c) => c.calls);
+  const resumesOf = (call: CallRecord) => clients.find((c) => c.calls.includes(call))?.resumes;
+  const orphans = calls.filter((c) => kills.some((k) => c.port === k.port && c.started < k.at && (c.ended === undefined || c.ended > k.at)));
+  const killOf = (c: CallRecord) => kills.find((k) => c.port === k.port && c.started < k.at && (c.ended === undefined || c.ended > k.at)) as { at: number };
+  const fast = orphans.filter((c) => c.outcome === 'orphaned').map((c) => (c.ended as number) - killOf(c).at).sort((a, b) => a - b);
+  const unknownStream = (c: CallRecord) =>
+    c.outcome === 'timeout' && (resumesOf(c) ?? []).some((r) => r.at >= c.started && r.at <= (c.ended as number) && r.status === 400 && r.refusal?.includes('names no stream'));
+  const other: Record<string, number> = {};
+  for (const c of orphans) if (c.outcome !== 'orphaned' && c.outcome !== 'timeout') other[c.outcome ?? 'unfinished'] = (other[c.outcome ?? 'unfinished'] ?? 0) + 1;
+  return {
+    inFlight: orphans.length,
+    failedFast: fast.length,
+    failedFastMs: fast.length ? { p50: Math.round(fast[Math.floor((fast.length - 1) / 2)] as number), max: Math.round(fast.at(-1) as number) } : undefined,
+    timeouts: orphans.filter((c) => c.outcome === 'timeout' && !unknownStream(c)).length,
+    unresumable: orphans.filter(unknownStream).length,
+    other,
+    details: orphans.filter((c) => c.outcome !== 'orphaned').map((c) => describeCall(c, t0, resumesOf(c))),
+  };
+}
+
+/** When the drill's faults struck: each SIGKILL (port, time) and the Redis outage. */
+export interface FaultTimes {
+  /** `back`: when the proxy routed to the restarted replica again. */
+  readonly kills: ReadonlyArray<{ port: number; at: number; back?: number }>;
+  readonly outage?: { from: number; to: number };
+}
+
+/**
+ * The fault a call's failure is charged to: 'SIGKILL' if the call ran on, or sent an answer to, a
+ * replica between its kill and its return (a kill during the call, or a 502 from the dead replica
+ * before the proxy noticed); 'Redis down' if the outage overlapped the call; else
+ * 'none'. Charged by what the call touched and when it ran, not by the phase the client gave up in: a
+ * call doomed by a kill can time out seconds later, after the drill has moved to its next phase.
+ */
+export function faultOf(call: CallRecord, faults: FaultTimes): 'SIGKILL' | 'Redis down' | 'none' {
+  const end = call.ended ?? Number.POSITIVE_INFINITY;
+  const ports = [call.port, ...(call.questions ?? []).map((q) => q.answerPort)];
+  if (faults.kills.some((k) => k.at < end && (k.back ?? Number.POSITIVE_INFINITY) > call.started && ports.includes(k.port))) return 'SIGKILL';
+  if (faults.outage && faults.outage.from < end && faults.outage.to > call.started) return 'Redis down';
+  return 'none';
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -92,6 +170,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   };
   let restarts = 0;
   let kills = 0;
+  const killed: Array<{ port: number; at: number; back?: number }> = [];
+  let outage: { from: number; to: number } | undefined;
   const drainExitCodes: Array<number | null> = [];
   /** Starts a stopped replica and waits until the proxy routes to it again, as the platform does. */
   const bringBack = async (server: ServerProcess) => {
@@ -115,10 +195,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       const server = servers[Math.floor(Math.random() * servers.length)] as ServerProcess;
       phase = `SIGKILL ${k + 1}`;
       log(`${options.mode}: SIGKILL replica on port ${server.port}`);
+      killed.push({ port: server.port, at: performance.now() });
       await server.kill('SIGKILL');
       kills++;
       await pause(options.settleMs / 2);
       await bringBack(server);
+      (killed.at(-1) as { back?: number }).back = performance.now();
       await pause(options.settleMs / 2);
     }
     if (freezer && options.frozenMs && !allLost()) {
@@ -129,9 +211,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     if (redis && !allLost()) {
       log(`${options.mode}: Redis down for ${options.outageMs} ms`);
       phase = 'Redis down';
+      const from = performance.now();
       await redis.stopKeepingData();
       await pause(options.outageMs);
       await redis.resume();
+      outage = { from, to: performance.now() };
       phase = 'Redis back';
       log(`${options.mode}: Redis back (with its data, as after a restart or failover)`);
     }
@@ -154,7 +238,22 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const failures: Record<string, number> = {};
   const failuresByPhase: Record<string, number> = {};
   const lostBy: Partial<Record<LossReason, number>> = {};
-  const elicitations = { clients: eliciting, calls: 0, answered: 0, lostByPhase: {} as Record<string, number> };
+  const elicitations = {
+    clients: eliciting,
+    calls: 0,
+    answered: 0,
+    lostByPhase: {} as Record<string, number>,
+    lostByFault: {} as Record<string, number>,
+    lost: [] as string[],
+  };
+  const faults: FaultTimes = { kills: killed, ...(outage ? { outage } : {}) };
+  for (const c of clients) {
+    for (const call of c.lostElicitations) {
+      const fault = faultOf(call, faults);
+      elicitations.lostByFault[fault] = (elicitations.lostByFault[fault] ?? 0) + 1;
+      elicitations.lost.push(`${describeCall(call, started, c.resumes)}; charged to: ${fault}`);
+    }
+  }
   for (const t of tallies) {
     elicitations.calls += t.elicitations.calls;
     elicitations.answered += t.elicitations.answered;
@@ -176,6 +275,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     refused: tallies.reduce((n, t) => n + t.refused, 0),
     confirmedWritesLost: tallies.reduce((n, t) => n + t.confirmedWritesLost, 0),
     elicitations,
+    orphans: orphanReport(clients, killed, started),
     proxy502: proxy.stats.badGateway,
     proxyNoUpstream: proxy.stats.noUpstream,
     drainExitCodes,

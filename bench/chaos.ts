@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js';
 
 const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
-                        [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 5s] [--drain-delay 1s]
+                        [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 10s] [--drain-delay 1s]
                         [--elicit-share 0.2] [--mode both|redis|memory] [--out bench/results/chaos-latest.json]
 Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
 CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_DRAIN_DELAY, CHAOS_ELICIT_SHARE, CHAOS_MODE,
@@ -56,7 +56,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       outageMs: ms(pick('outage', 'OUTAGE', '20s')),
       frozenMs: ms(pick('frozen', 'FROZEN', '10s')),
       thinkMs: ms(pick('think', 'THINK', '50ms')),
-      callTimeoutMs: ms(pick('call-timeout', 'CALL_TIMEOUT', '5s')),
+      callTimeoutMs: ms(pick('call-timeout', 'CALL_TIMEOUT', '10s')),
       drainDelayMs: ms(pick('drain-delay', 'DRAIN_DELAY', '1s')),
       elicitShare: Number(pick('elicit-share', 'ELICIT_SHARE', '0.2')),
     },
@@ -78,7 +78,13 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['writes refused ("Not saved", retried)', (r) => String(r.refused)],
     ['eliciting clients, forget_all calls (answered)', (r) => `${r.elicitations.clients}, ${r.elicitations.calls} (${r.elicitations.answered})`],
     ['  lost outside SIGKILL, Redis down (target 0)', (r) => String(elicitationsLostOutsideFaults(r))],
-    ['  elicitations lost by phase', (r) => Object.entries(r.elicitations.lostByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
+    ['  elicitations lost by phase they ended in', (r) => Object.entries(r.elicitations.lostByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
+    ['  elicitations lost by fault charged', (r) => Object.entries(r.elicitations.lostByFault).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
+    ['SIGKILL: calls in flight on the killed replica', (r) => String(r.orphans.inFlight)],
+    ['  failed fast (-32003), time from the kill', (r) => orphanTimes(r)],
+    ['  timed out by the client (target 0)', (r) => String(r.orphans.timeouts)],
+    ['  timed out, killed before its events were stored', (r) => String(r.orphans.unresumable)],
+    ['  other ends', (r) => Object.entries(r.orphans.other).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
     ['rolling restarts (exit codes)', (r) => `${r.restarts} (${r.drainExitCodes.join(', ') || '-'})`],
@@ -93,17 +99,24 @@ export function summaryTable(results: readonly DrillResult[]): string {
 }
 
 /**
- * Eliciting calls that did not end with the user's answer, outside the SIGKILL phase (a question dies
- * with its replica) and the Redis outage (an answer landing on another replica cannot be handed over).
+ * Eliciting calls that did not end with the user's answer and that no fault explains (`faultOf`): not
+ * run on or answered to a replica killed meanwhile (a question dies with its replica, an answer sent to
+ * a dead one is never retried), not overlapping the Redis outage (an answer cannot be handed over then).
  */
 export function elicitationsLostOutsideFaults(r: DrillResult): number {
-  return Object.entries(r.elicitations.lostByPhase).reduce((n, [phase, lost]) => (phase === 'SIGKILL' || phase === 'Redis down' ? n : n + lost), 0);
+  return r.elicitations.lostByFault.none ?? 0;
+}
+
+/** "n (p50 … ms, max … ms)": orphaned calls answered -32003, timed from their replica's SIGKILL. */
+export function orphanTimes(r: DrillResult): string {
+  const ms = r.orphans.failedFastMs;
+  return `${r.orphans.failedFast}${ms ? ` (p50 ${ms.p50} ms, max ${ms.max} ms)` : ''}`;
 }
 
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
+      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts} (+${r.orphans.unresumable} killed before their first event was stored), calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;
@@ -117,7 +130,11 @@ async function main(): Promise<void> {
     results.push(await runDrill({ ...drill, mode, log: (line) => console.log(`  ${line}`) }));
   }
   console.log(`\n${summaryTable(results)}\n`);
-  for (const r of results.filter((x) => x.mode === 'redis')) for (const detail of r.lostDetails) console.log(`  lost: ${detail}`);
+  for (const r of results.filter((x) => x.mode === 'redis')) {
+    for (const detail of r.lostDetails) console.log(`  lost: ${detail}`);
+    for (const detail of r.elicitations.lost) console.log(`  elicitation lost: ${detail}`);
+    for (const detail of r.orphans.details) console.log(`  orphan not failed fast: ${detail}`);
+  }
   console.log(finalLine(results));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify({ when: new Date().toISOString(), settings: drill, results, final: finalLine(results) }, null, 2)}\n`);

@@ -1,6 +1,7 @@
 // Benchmark reference only: the "load and save the whole session on every request" design (GET +
 // replay + SET). Built from the same LiveSession and replay pieces as the real server; no live cache,
 // no channel. Each request works on an in-process copy that is written back whole afterwards.
+import { MemoryScratchpadStore } from '../app/sessions/scratchpad-store.js';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -29,6 +30,7 @@ interface Blob {
 function live(store: MemorySessionStore, init: ConstructorParameters<typeof LiveSession>[0]): LiveSession {
   const host: LiveSessionHost = {
     store,
+    scratchpads: new MemoryScratchpadStore({ lifetime: { idleMs: config.idleTtlMs, maxMs: config.maxTtlMs } }),
     events: new EventLog(store, pino({ level: 'silent' })),
     retryMs: 1000,
     replica: { name: 'naive' },

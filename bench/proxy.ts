@@ -112,12 +112,13 @@ export class RoundRobinProxy {
     const fail = () => {
       if (!res.headersSent) {
         this.stats.badGateway++;
-        res.writeHead(502, { 'content-type': 'application/json', connection: 'close' }).end('{"error":"bad gateway"}');
+        res.writeHead(502, { 'content-type': 'application/json', connection: 'close', 'x-upstream-port': String(port) }).end('{"error":"bad gateway"}');
       } else res.destroy();
     };
     upstream.on('error', fail);
     upstream.on('response', (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      // x-upstream-port names the replica that answered (the chaos drill reports where each call ran).
+      res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'x-upstream-port': String(port) });
       // flushHeaders so an SSE stream's headers reach the client before its first event.
       res.flushHeaders();
       answer.pipe(res);

@@ -4,6 +4,13 @@ import { SECURITY_DEFAULTS, securityOverrides, validateSecurity, type SecuritySe
 /** Which Redis product holds the session records. Mutually exclusive, so a union, not two flags. */
 export type RedisFlavour = 'cache' | 'managed';
 
+/**
+ * Azure Managed Redis clustering policy. `EnterpriseCluster`: one proxied endpoint, any client.
+ * `OSSCluster`: the cluster topology is exposed and the app connects cluster-aware (`REDIS_CLUSTER=true`).
+ * Changing it recreates the database (sessions are lost once).
+ */
+export type ManagedRedisClustering = 'EnterpriseCluster' | 'OSSCluster';
+
 /** Where Terraform keeps state. */
 export type BackendKind = 'local' | 'azurerm';
 
@@ -63,6 +70,8 @@ export interface StackConfig extends SecuritySettings {
   readonly redisCacheSku: RedisCacheSku;
   /** Azure Managed Redis SKU, e.g. `Balanced_B0` (the smallest). */
   readonly managedRedisSku: string;
+  /** Clustering policy of Managed Redis (`redis: 'managed'` only). Default `EnterpriseCluster`. */
+  readonly managedRedisClustering: ManagedRedisClustering;
   /** `SESSION_KEY_PREFIX` of the app, so several deployments can share one Redis. */
   readonly keyPrefix: string;
   /** Name of the Key Vault secret holding the Redis URL (the app's `REDIS_SECRET_NAME`). */
@@ -93,6 +102,7 @@ export const DEFAULTS: Omit<StackConfig, 'environment'> = {
   redis: 'cache',
   redisCacheSku: { name: 'Basic', family: 'C', capacity: 0 },
   managedRedisSku: 'Balanced_B0',
+  managedRedisClustering: 'EnterpriseCluster',
   keyPrefix: 'mcp-continuity:',
   redisSecretName: 'redis-connection-string',
   logRetentionDays: 30,
@@ -157,6 +167,12 @@ function validate(c: StackConfig): void {
   if (c.redis !== 'cache' && c.redis !== 'managed') {
     throw new InfraConfigError('redis', `must be "cache" or "managed", got "${String(c.redis)}"`);
   }
+  if (c.managedRedisClustering !== 'EnterpriseCluster' && c.managedRedisClustering !== 'OSSCluster') {
+    throw new InfraConfigError('managedRedisClustering', `must be "EnterpriseCluster" or "OSSCluster", got "${String(c.managedRedisClustering)}"`);
+  }
+  if (c.managedRedisClustering === 'OSSCluster' && c.redis !== 'managed') {
+    throw new InfraConfigError('managedRedisClustering', 'OSSCluster is a policy of Azure Managed Redis: set redis to "managed" (INFRA_REDIS=managed), or leave the policy at EnterpriseCluster');
+  }
   if (!(Number.isInteger(c.minReplicas) && c.minReplicas >= 0 && c.maxReplicas >= Math.max(1, c.minReplicas) && c.maxReplicas <= 1000)) {
     throw new InfraConfigError('minReplicas/maxReplicas', `need 0 <= min <= max, 1 <= max <= 1000; got ${c.minReplicas}/${c.maxReplicas}`);
   }
@@ -186,6 +202,11 @@ export function applyEnvOverrides(base: StackConfig, env: Env): StackConfig {
   if (redis !== undefined) {
     if (redis !== 'cache' && redis !== 'managed') throw new InfraConfigError('INFRA_REDIS', `must be "cache" or "managed", got "${redis}"`);
     overrides.redis = redis;
+  }
+  const clustering = get('INFRA_REDIS_CLUSTERING');
+  if (clustering !== undefined) {
+    if (clustering !== 'EnterpriseCluster' && clustering !== 'OSSCluster') throw new InfraConfigError('INFRA_REDIS_CLUSTERING', `must be "EnterpriseCluster" or "OSSCluster", got "${clustering}"`);
+    overrides.managedRedisClustering = clustering;
   }
   const registry = get('INFRA_REGISTRY');
   if (registry !== undefined) {

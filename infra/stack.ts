@@ -81,6 +81,7 @@ export class McpContinuityStack extends TerraformStack {
       name: names.redis,
       cacheSku: config.redisCacheSku,
       managedSku: config.managedRedisSku,
+      clustering: config.managedRedisClustering,
       publicNetworkAccess: !isPrivate,
     });
     this.vault = new SecretVault(this, 'key-vault', {
@@ -97,7 +98,7 @@ export class McpContinuityStack extends TerraformStack {
       operatorIpRanges: config.operatorIpRanges,
     });
 
-    const dependsOn: ITerraformDependable[] = [this.vault.readerAssignment];
+    const dependsOn: ITerraformDependable[] = [this.vault.readerAssignment, this.vault.requestStateReaderAssignment];
     if (this.vault.apiKeysReaderAssignment) dependsOn.push(this.vault.apiKeysReaderAssignment);
     if (this.network) {
       this.network.connect('key-vault', 'keyVault', { name: names.keyVault, resourceId: this.vault.vault.id });
@@ -134,6 +135,8 @@ export class McpContinuityStack extends TerraformStack {
       identityClientId: this.identity.identity.clientId,
       keyVaultUri: this.vault.uri,
       redisSecretName: config.redisSecretName,
+      requestStateSecretId: this.vault.requestStateSecret.versionlessId,
+      redisCluster: this.redis.clustered,
       keyPrefix: config.keyPrefix,
       port: config.appPort,
       cpu: config.cpu,

@@ -4,15 +4,27 @@ import type { Rate } from '../config.js';
 import type { SessionStore } from '../sessions/store.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import { HttpError, jsonRpcError, RPC } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import type { FleetLimits } from '../sessions/limits.js';
+import { createCreationLimiter } from './creation-limiter.js';
 import { createRebindingCheck } from './rebinding.js';
 import { rateLimited } from '../telemetry/hooks.js';
 
 /** What the app needs from the session host. `principal` is undefined only when auth is off. */
 export interface McpEndpoint {
-  handle(request: Request, principal: string | undefined): Promise<Response>;
+  /**
+   * `admitSession` is called before a session is created from the request (its body is an initialize,
+   * whatever headers it carries); it throws an `HttpError` (429) when the caller may not create one now.
+   */
+  handle(request: Request, principal: string | undefined, admitSession?: () => Promise<void>): Promise<Response>;
   /** Counters, shown on the authenticated /statusz. */
   readonly stats: object;
+}
+
+/** The 2026-07-28 endpoint beside the session host: it claims modern-era requests (no sessions, no session limits). */
+export interface ModernMcpEndpoint<Claim = unknown> {
+  claims(request: Request): Promise<Claim | undefined>;
+  handle(request: Request, claim: Claim, principal: string | undefined): Promise<Response>;
+  readonly stats?: object;
 }
 
 /** What the transport knows about a request that a `Request` does not carry. */
@@ -23,6 +35,8 @@ export interface RequestContext {
 
 export interface AppOptions {
   readonly host: McpEndpoint;
+  /** Serves modern-era requests on the same path; legacy ones (`isLegacyRequest`) go to `host`. Default: none. */
+  readonly modern?: ModernMcpEndpoint;
   readonly store: Pick<SessionStore, 'health' | 'kind'>;
   /** Host names accepted on /mcp; `*` turns the check off (only behind a proxy that checks instead). */
   readonly allowedHosts: readonly string[];
@@ -32,6 +46,8 @@ export interface AppOptions {
   readonly authenticator?: Authenticator;
   /** New sessions per principal (per client address without auth). Default: unlimited. */
   readonly sessionCreateRate?: Rate | undefined;
+  /** Where the rate is counted for the whole fleet (Redis mode). Default: per replica. */
+  readonly fleetLimits?: FleetLimits | undefined;
   readonly logger: Logger;
   /** Path of the MCP endpoint. Default `/mcp`. */
   readonly mcpPath?: string;
@@ -53,21 +69,44 @@ export function createApp(options: AppOptions): App {
   const mcpPath = options.mcpPath ?? '/mcp';
   const auth = options.authenticator ?? createAuthenticator({ auth: { mode: 'none' }, publicUrl: undefined, logger: options.logger });
   const rebinding = createRebindingCheck({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins ?? [] });
-  const limiter = options.sessionCreateRate ? new RateLimiter({ rate: options.sessionCreateRate }) : undefined;
+  const limiter = options.sessionCreateRate ? createCreationLimiter(options.sessionCreateRate, options.fleetLimits) : undefined;
 
-  /** Only initialize may come without a session id, so such a POST is an attempt to create a session. */
-  function limitCreation(request: Request, principal: string | undefined, context: RequestContext): Response | undefined {
-    if (!limiter || request.method !== 'POST' || request.headers.has('mcp-session-id')) return undefined;
+  /** A 429 when `key` is over the new-session rate; undefined when a session may be created. */
+  async function takeCreation(principal: string | undefined, context: RequestContext): Promise<HttpError | undefined> {
+    if (!limiter) return undefined;
     // Without auth, a loopback client is the local user (or a harness on this machine): a limit would
     // protect nothing from them. Remote addresses, and every principal, are limited.
     if (principal === undefined && LOOPBACK.test(context.clientAddress ?? '')) return undefined;
-    const taken = limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
+    const taken = await limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');
     rateLimited();
-    return jsonRpcError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
+    return new HttpError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
       'retry-after': String(taken.retryAfterS),
     });
+  }
+
+  /**
+   * Every initialize takes one token, whatever headers it carries. A POST without a session id can only
+   * be an initialize, so it pays before its body is read (a flood is refused cheaply); any other POST pays
+   * once the host has read an initialize in its body.
+   */
+  async function creationGate(request: Request, principal: string | undefined, context: RequestContext): Promise<{ refused?: Response; admit: () => Promise<void> }> {
+    let paid = false;
+    const admit = async () => {
+      if (paid) return;
+      paid = true;
+      const refused = await takeCreation(principal, context);
+      if (refused) throw refused;
+    };
+    if (request.method !== 'POST' || request.headers.has('mcp-session-id')) return { admit };
+    try {
+      await admit();
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      return { refused: error.toResponse(), admit };
+    }
+    return { admit };
   }
 
   async function mcp(request: Request, context: RequestContext): Promise<Response> {
@@ -75,10 +114,13 @@ export function createApp(options: AppOptions): App {
     if (refused) return refused;
     const who = await auth.authenticate(request);
     if (!who.ok) return who.response;
-    const limited = limitCreation(request, who.principal, context);
-    if (limited) return limited;
     try {
-      return await options.host.handle(request, who.principal);
+      // Routed after auth (the body is read only for callers who may send one), before the session limit.
+      const claim = await options.modern?.claims(request);
+      if (claim !== undefined && options.modern) return await options.modern.handle(request, claim, who.principal);
+      const gate = await creationGate(request, who.principal, context);
+      if (gate.refused) return gate.refused;
+      return await options.host.handle(request, who.principal, gate.admit);
     } catch (error) {
       if (error instanceof HttpError) return error.toResponse();
       if (isAbort(request, error)) {
@@ -118,7 +160,9 @@ export function createApp(options: AppOptions): App {
       auth: auth.mode,
       store: health,
       ...options.host.stats,
+      ...(options.modern?.stats ?? {}),
       ...(limiter ? { sessionCreateLimit: limiter.stats } : {}),
+      ...(options.fleetLimits ? { sessionLimits: { mode: options.fleetLimits.mode, fallbacks: options.fleetLimits.fallbacks } } : {}),
     });
   }
 

@@ -190,8 +190,17 @@ function scopeSatisfies(granted: string, required: string): boolean {
   return granted === required || required.endsWith(`/${granted}`);
 }
 
-/** An opaque, stable principal: Entra's (tenant, object id) when present, else (issuer, subject). Never the token. */
+/** Entra ID's issuers: v2.0 tokens, and v1 tokens (sts.windows.net). The tenant id is part of the issuer. */
+const ENTRA_ISSUER = /^https:\/\/(?:login\.microsoftonline\.com\/([0-9a-f-]{36})\/v2\.0|sts\.windows\.net\/([0-9a-f-]{36})\/)$/i;
+
+/**
+ * An opaque, stable principal, never the token. Entra's (tenant, object id) only for a token Entra issued
+ * for that very tenant (its `sub` is pairwise per app, `oid` is the user): any other issuer may put
+ * whatever it likes in `tid` and `oid`, so there it is (issuer, subject).
+ */
 function principalOf(payload: JWTPayload): string {
-  const pair = typeof payload.tid === 'string' && typeof payload.oid === 'string' ? ['tid+oid', payload.tid, payload.oid] : ['iss+sub', payload.iss, payload.sub];
+  const tenant = typeof payload.iss === 'string' ? ENTRA_ISSUER.exec(payload.iss) : null;
+  const entra = tenant !== null && typeof payload.tid === 'string' && typeof payload.oid === 'string' && payload.tid.toLowerCase() === (tenant[1] ?? tenant[2])?.toLowerCase();
+  const pair = entra ? ['tid+oid', payload.tid, payload.oid] : ['iss+sub', payload.iss, payload.sub];
   return `oauth:${createHash('sha256').update(JSON.stringify(pair)).digest('hex').slice(0, 32)}`;
 }

@@ -1,11 +1,13 @@
 // Gives every SSE event an id at once and writes events to the store behind the response, batched
 // every few milliseconds: resumability costs the request path no round trip, and nothing is dropped
 // while this process lives (a failed flush is retried).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import type { EventStore, JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import { EVENT_LIMITS, formatEventId, parseEventId, type LoggedEvent, type StoredEvent } from '../sessions/events.js';
+import { EVENT_LIMITS, formatEventId, parseEventId, STANDALONE_STREAM, trimEvents, type LoggedEvent, type StoredEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
+import { LivenessBeacon } from './liveness.js';
 
 /** What the log needs of a session. */
 export interface EventSource {
@@ -15,6 +17,24 @@ export interface EventSource {
   ttlMs(): number;
   /** False while the session replays its initialize on a restore: those answers are for no client. */
   readonly recordsEvents: boolean;
+  /** True once the session has ended in this process. */
+  readonly closed?: boolean;
+}
+
+/**
+ * The ids of the requests a POST carries, for the priming event of the stream the SDK transport opens
+ * for it: the SDK keeps that mapping private, but stores the priming event inside `handleRequest`.
+ */
+const postRequestIds = new AsyncLocalStorage<string>();
+
+/** Runs `handle` (the transport's handleRequest) so that the POST stream it opens records its request ids. */
+export function withRequestIds<T>(body: unknown, handle: () => Promise<T>): Promise<T> {
+  const messages = (Array.isArray(body) ? body : [body]) as Array<{ id?: unknown; method?: unknown } | null>;
+  const ids = messages.filter((m) => m && typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number')).map((m) => m?.id);
+  if (ids.length === 0) return handle();
+  const json = JSON.stringify(ids);
+  // Ids as large as a client likes are not worth keeping: such a call cannot fail fast elsewhere.
+  return Buffer.byteLength(json) > EVENT_LIMITS.requestIdsBytes ? handle() : postRequestIds.run(json, handle);
 }
 
 interface Pending {
@@ -30,6 +50,7 @@ export class EventLog {
   readonly #pending = new Map<string, Pending>();
   /** This process, in every id it mints: ids stay unique across replicas without coordination. */
   readonly #writer = randomBytes(5).toString('hex');
+  readonly #beacon: LivenessBeacon;
   #sequence = 0;
   #scheduled = false;
   #flushing: Promise<void> | undefined;
@@ -38,14 +59,23 @@ export class EventLog {
   constructor(
     private readonly store: SessionStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.#beacon = new LivenessBeacon(store, this.#writer);
+  }
+
+  /** This process's writer id (in every event id it mints). */
+  get writer(): string {
+    return this.#writer;
+  }
 
   /** Records an event and returns its id; the write happens after the current I/O turn. */
   append(source: EventSource, streamId: string, message: JSONRPCMessage | Record<string, never>): string {
     const eventId = formatEventId(source.tag, streamId, this.#writer, ++this.#sequence);
     if (!source.recordsEvents) return eventId;
     // The SDK stores `{}` for a priming event: an id with empty data.
-    const text = Object.keys(message).length === 0 ? '' : JSON.stringify(message);
+    const priming = Object.keys(message).length === 0;
+    const text = priming ? '' : JSON.stringify(message);
+    const requests = streamId === STANDALONE_STREAM ? undefined : this.#beacon.observe(source, streamId, priming ? postRequestIds.getStore() : undefined, !priming && isResponse(message));
     if (Buffer.byteLength(text) > EVENT_LIMITS.eventBytes) {
       this.logger.debug({ bytes: Buffer.byteLength(text) }, 'SSE event too large to keep for replay; delivered live only');
       return eventId;
@@ -55,9 +85,9 @@ export class EventLog {
       pending = { events: [], ttlMs: 0 };
       this.#pending.set(source.id, pending);
     }
-    pending.events.push({ eventId, streamId, message: text });
+    pending.events.push({ eventId, streamId, message: text, ...(requests ? { requests } : {}) });
     // Never more than the store keeps anyway, even while it is away.
-    if (pending.events.length > EVENT_LIMITS.count) pending.events.splice(0, pending.events.length - EVENT_LIMITS.count);
+    trimEvents(pending.events);
     pending.ttlMs = source.ttlMs();
     this.#schedule(FLUSH_MS);
     return eventId;
@@ -96,7 +126,7 @@ export class EventLog {
         // Put them back in front of anything newer and try again shortly.
         for (const batch of batches) {
           const newer = this.#pending.get(batch.id);
-          const events = [...batch.events, ...(newer?.events ?? [])].slice(-EVENT_LIMITS.count);
+          const events = trimEvents([...batch.events, ...(newer?.events ?? [])]);
           this.#pending.set(batch.id, { events, ttlMs: newer?.ttlMs ?? batch.ttlMs });
         }
         if (!this.#failing) this.logger.warn({ detail: (error as Error).message }, 'SSE events not written to the store yet; retrying (streams are not resumable on other replicas meanwhile)');
@@ -111,6 +141,11 @@ export class EventLog {
     }
   }
 
+  /** Stops the liveness beacon (the process is stopping). */
+  stop(): void {
+    this.#beacon.stop();
+  }
+
   #schedule(ms: number): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -120,6 +155,10 @@ export class EventLog {
     };
     setTimeout(run, ms).unref();
   }
+}
+
+function isResponse(message: JSONRPCMessage | Record<string, never>): boolean {
+  return 'id' in message && ('result' in message || 'error' in message);
 }
 
 /**

@@ -9,7 +9,9 @@ import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { EventLog, EventSource } from './event-log.js';
 import type { PeerRouter, SessionPeers } from './peer-routing.js';
-import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import type { LegacyScope, ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
+import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
 
 export type ResponseMode = 'sse' | 'json';
@@ -17,6 +19,8 @@ export type ResponseMode = 'sse' | 'json';
 /** What a live session needs from its host. */
 export interface LiveSessionHost {
   readonly store: SessionStore;
+  /** Where handles of scratchpad_open live (Redis beside Redis). */
+  readonly scratchpads: ScratchpadStore;
   /** Where the session's SSE events go, so any replica can replay and continue its streams. */
   readonly events: EventLog;
   /** The `retry:` hint of every stream. */
@@ -82,8 +86,12 @@ export class LiveSession implements SessionContext, EventSource {
   closed = false;
   /** This copy's traffic at the transport boundary, once connected. */
   peers: SessionPeers | undefined;
+  /** Requests the SDK is handling (received, not yet answered): a retiring session closes when none is left. */
+  #inFlight = 0;
+  #retiring = false;
   readonly #hello: ClientHello;
   readonly #toolNames: ReadonlySet<string>;
+  readonly #scope: LegacyScope;
   readonly #host: LiveSessionHost;
   #protocolVersion: string | undefined;
   #negotiated: (version: string) => void = () => {};
@@ -117,9 +125,10 @@ export class LiveSession implements SessionContext, EventSource {
       if (!this.shape) this.shape = { v: FORMAT_VERSION, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
-    const built = createSessionServer(this);
+    const built = createSessionServer(this, bindScratchpads(host.scratchpads, this.principal));
     this.server = built.server;
     this.#toolNames = built.toolNames;
+    this.#scope = built.scope;
     this.data = this.#dataApi();
   }
 
@@ -163,7 +172,7 @@ export class LiveSession implements SessionContext, EventSource {
       const result = await this.#host.store.updateShape(next, this.rev, this.#host.ttlMs(this));
       if (result.status === 'gone') throw new Error('This session has ended or expired; start a new session.');
       if (result.status === 'written') {
-        this.applyShape(next, result.rev);
+        this.applyShape(next, result.rev, { announce: true });
         return 'enabled';
       }
       // Another replica changed the shape first: take its version and try again on top of it.
@@ -172,20 +181,52 @@ export class LiveSession implements SessionContext, EventSource {
     throw new Error('Not saved: the session changed concurrently too often, retry.');
   }
 
-  /** Takes a shape read from the store (if newer), registering any toolset it adds. */
-  applyShape(shape: SessionShape, rev: number): void {
+  /**
+   * Takes a shape read from the store (if newer), registering any toolset it adds. Only the replica
+   * that wrote a change announces it (`announce`): one list_changed per change, however many replicas
+   * hold the session live.
+   */
+  applyShape(shape: SessionShape, rev: number, options: { announce?: boolean } = {}): void {
     this.unverified = false;
     if (rev < this.rev) return;
     const before = this.shape?.toolsets ?? [];
     this.shape = shape;
     this.rev = rev;
-    // Registering on a connected server sends one notifications/tools/list_changed per tool added.
-    registerToolsets(this.server, this, shape.toolsets.filter((name) => !before.includes(name)));
+    // Registering on a connected server sends notifications/tools/list_changed (debounced to one).
+    registerToolsets(this.server, this.#scope, shape.toolsets.filter((name) => !before.includes(name)), { silent: !options.announce });
   }
 
   async connect(): Promise<void> {
     await this.server.connect(this.transport);
+    // The SDK's own Transport hooks (set by connect): count requests in, answers out.
+    const transport = this.transport as Transport;
+    const deliver = transport.onmessage;
+    const send = transport.send.bind(transport);
+    transport.onmessage = (message, extra) => {
+      if ('method' in message && 'id' in message) this.#inFlight++;
+      deliver?.(message, extra);
+    };
+    transport.send = async (message, options) => {
+      try {
+        await send(message, options);
+      } finally {
+        if (('result' in message || 'error' in message) && 'id' in message) {
+          this.#inFlight = Math.max(0, this.#inFlight - 1);
+          if (this.#retiring && this.#inFlight === 0) void this.close();
+        }
+      }
+    };
+    // Peer routing wraps outside the counter, so what it sends (a cancelled call's answer) is counted too.
     this.peers = this.#host.peers.attach(this);
+  }
+
+  /**
+   * Closes the session once every request it is handling has been answered: a record that vanished
+   * under a call must end the session with that call's answer (a tool error), not an empty stream or none.
+   */
+  async retire(): Promise<void> {
+    this.#retiring = true;
+    if (this.#inFlight === 0) await this.close();
   }
 
   /**

@@ -15,6 +15,8 @@ export interface RecordKeeperOptions {
   readonly touchIntervalMs: number;
   /** The record vanished without a delete announcement (LRU eviction, a Redis that lost its data). */
   readonly onGone: (session: LiveSession) => void;
+  /** The record's TTL was extended: it now expires at `expiresAt` (Unix ms). */
+  readonly onTouched?: (session: LiveSession, expiresAt: number) => void;
 }
 
 /** A JSON-RPC request (not a notification, not a GET stream): what ends a new session's short pending TTL. */
@@ -74,6 +76,7 @@ export class RecordKeeper {
       (exists) => {
         // Its data is gone too, so the session must not carry on as if nothing happened.
         if (!exists) this.o.onGone(session);
+        else this.o.onTouched?.(session, now + ttl);
       },
       () => {
         session.lastTouched = 0;

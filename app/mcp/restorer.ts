@@ -22,8 +22,13 @@ export interface RestorerOptions {
 
 export const retryLater = (what: string) => new HttpError(503, RPC.serverError, `${what}: retry shortly`, { 'retry-after': '1' });
 
+/** A restore in flight is shared by requests for the same id from the same principal, never across principals. */
+const flightKey = (id: string, owner: string | undefined) => (owner === undefined ? id : `${id} ${owner}`);
+
 export class Restorer {
   readonly #restoring = new Map<string, Promise<LiveSession | undefined>>();
+  /** Restores in flight per id (one per principal asking). */
+  readonly #inFlight = new Map<string, number>();
   /** Changes announced for sessions being restored: applied when the restore lands. */
   readonly #announced = new Map<string, number | 'deleted'>();
   #storeDownSince: number | undefined;
@@ -32,12 +37,25 @@ export class Restorer {
 
   constructor(private readonly o: RestorerOptions) {}
 
-  /** One restore per id at a time: a client's GET reconnect and its next POST often arrive together. */
-  async restore(id: string): Promise<LiveSession> {
-    let pending = this.#restoring.get(id);
+  /**
+   * One restore per id at a time: a client's GET reconnect and its next POST often arrive together.
+   * Only for `owner` (the principal hash of the caller): a session of anyone else is never built.
+   */
+  async restore(id: string, owner: string | undefined): Promise<LiveSession> {
+    const key = flightKey(id, owner);
+    let pending = this.#restoring.get(key);
     if (!pending) {
-      pending = traceRestore(id, () => this.#restore(id)).finally(() => this.#restoring.delete(id));
-      this.#restoring.set(id, pending);
+      const others = this.#inFlight.get(id) ?? 0;
+      // Announcements left from an earlier restore are stale; those of one still running are not.
+      if (others === 0) this.#announced.delete(id);
+      this.#inFlight.set(id, others + 1);
+      pending = traceRestore(id, () => this.#restore(id, owner)).finally(() => {
+        this.#restoring.delete(key);
+        const left = (this.#inFlight.get(id) ?? 1) - 1;
+        if (left === 0) this.#inFlight.delete(id);
+        else this.#inFlight.set(id, left);
+      });
+      this.#restoring.set(key, pending);
     }
     const session = await pending;
     if (session) return session;
@@ -48,7 +66,22 @@ export class Restorer {
 
   /** Another replica changed or deleted a session: remember it if that session is being restored here. */
   announced(id: string, change: number | 'deleted'): void {
-    if (this.#restoring.has(id) && this.#announced.get(id) !== 'deleted') this.#announced.set(id, change);
+    if (this.#inFlight.has(id) && this.#announced.get(id) !== 'deleted') this.#announced.set(id, change);
+  }
+
+  /**
+   * A live session asked for by another principal: counted and logged exactly as an unknown id is (the
+   * restore it would have needed is a miss), so nothing tells a stranger that the id exists.
+   */
+  foreign(id: string): void {
+    this.#miss(id, 'absent');
+  }
+
+  #miss(id: string, reason: string, detail?: string): void {
+    this.misses++;
+    // An unknown id is routine (and cheap to send): debug, so a flood of them costs no log volume.
+    const level = reason === 'absent' || reason === 'expired' ? 'debug' : 'warn';
+    this.o.logger[level]({ session: sessionTag(id), reason, detail }, 'session not restored');
   }
 
   /** The store answers again: the outage clock stops. */
@@ -56,28 +89,28 @@ export class Restorer {
     this.#storeDownSince = undefined;
   }
 
-  async #restore(id: string): Promise<LiveSession | undefined> {
+  async #restore(id: string, owner: string | undefined): Promise<LiveSession | undefined> {
     const started = performance.now();
-    this.#announced.delete(id);
     const result = await this.o.store.load(id);
     if (result.status === 'unavailable') this.#storeDownSince ??= this.o.now();
     else this.#storeDownSince = undefined;
     if (result.status !== 'found') {
-      this.misses++;
-      // An unknown id is routine (and cheap to send): debug, so a flood of them costs no log volume.
-      const level = result.status === 'absent' || result.status === 'expired' ? 'debug' : 'warn';
-      this.o.logger[level]({ session: sessionTag(id), reason: result.status, detail: 'reason' in result ? result.reason : undefined }, 'session not restored');
+      this.#miss(id, result.status, 'reason' in result ? result.reason : undefined);
       return undefined;
     }
     const { shape, rev } = result;
+    // Another principal's session is an unknown id to this caller: same count, same log line, same 404.
+    if (shape.principal !== owner) {
+      this.#miss(id, 'absent');
+      return undefined;
+    }
     const session = this.o.build({ id, createdAt: shape.createdAt, maxExpiresAt: shape.maxExpiresAt, principal: shape.principal, from: { kind: 'stored', shape, rev } });
     try {
       await session.connect();
       await session.replayInitialize();
     } catch (error) {
-      this.misses++;
       await session.close();
-      this.o.logger.warn({ session: sessionTag(id), reason: 'replay failed', detail: (error as Error).message }, 'session not restored');
+      this.#miss(id, 'replay failed', (error as Error).message);
       return undefined;
     }
     const announced = this.#announced.get(id);

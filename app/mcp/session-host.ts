@@ -5,12 +5,16 @@ import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@mode
 import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
+import type { FleetLimits } from '../sessions/limits.js';
 import type { SessionStore } from '../sessions/store.js';
+import { scratchpadStoreFor } from '../sessions/redis-scratchpads.js';
+import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import type { ReplicaInfo } from '../tools/index.js';
 import { LiveCache } from './live-cache.js';
 import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
-import { EventLog } from './event-log.js';
+import { EventLog, withRequestIds } from './event-log.js';
 import { PeerRouter } from './peer-routing.js';
+import { PrincipalCap } from './principal-cap.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
@@ -19,6 +23,8 @@ import { sessionEnded, sessionForeign, traceRequest } from '../telemetry/hooks.j
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
+  /** Scratchpads behind handles (shared with the modern era). Default: the one that goes with `store`, same TTLs. */
+  readonly scratchpads?: ScratchpadStore;
   readonly logger: Logger;
   readonly replica: ReplicaInfo;
   /** Sliding idle lifetime of a record. */
@@ -29,8 +35,10 @@ export interface SessionHostOptions {
   readonly pendingTtlMs: number;
   /** Most sessions live in this process at once. */
   readonly maxLiveSessions: number;
-  /** Most live sessions one principal may hold on this replica (with authentication on). Default 100. */
+  /** Most sessions one principal may hold alive (with authentication on): fleet-wide with `fleetLimits`, else on this replica. Default 100. */
   readonly maxSessionsPerPrincipal?: number;
+  /** Counts each principal's sessions for the whole fleet (Redis mode); while it does not answer, this replica's live ones count. */
+  readonly fleetLimits?: FleetLimits | undefined;
   /** A live session idle this long leaves memory (its record stays). */
   readonly liveIdleMs: number;
   /** Largest POST body accepted. */
@@ -61,7 +69,8 @@ export interface HostStats {
 }
 
 export class SessionHost {
-  readonly #o: Required<Omit<SessionHostOptions, 'now'>>;
+  readonly #o: Required<Omit<SessionHostOptions, 'now' | 'fleetLimits'>>;
+  readonly #cap: PrincipalCap;
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
   readonly #shapes: ShapeCache;
@@ -75,11 +84,24 @@ export class SessionHost {
   #closing = false;
 
   constructor(options: SessionHostOptions) {
-    this.#o = { responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
+    this.#o = { scratchpads: options.scratchpads ?? scratchpadStoreFor(options.store, { idleMs: options.idleTtlMs, maxMs: options.maxTtlMs }), responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
     this.#now = options.now ?? Date.now;
+    this.#cap = new PrincipalCap({ cap: this.#o.maxSessionsPerPrincipal, fleet: options.fleetLimits, liveOf: (owner) => this.#liveOf(owner) });
     this.#shapes = new ShapeCache(options.store, options.logger);
     this.#events = new EventLog(options.store, options.logger);
-    this.#streams = new StreamHub({ store: options.store, log: this.#events, retryMs: this.#o.sseRetryMs, keepAliveMs: this.#o.sseKeepAliveMs });
+    this.#streams = new StreamHub({
+      store: options.store,
+      log: this.#events,
+      retryMs: this.#o.sseRetryMs,
+      keepAliveMs: this.#o.sseKeepAliveMs,
+      onSessionGone: (id) => {
+        const session = this.#live.get(id, { touch: false });
+        // Never stored yet (created while the store was away): the record keeper saves it on reconnect.
+        if (session?.rev === 0) return false;
+        if (session) this.#drop(session, 'gone from the store');
+        return true;
+      },
+    });
     this.#live = new LiveCache<LiveSession>({
       maxSize: options.maxLiveSessions,
       idleMs: options.liveIdleMs,
@@ -104,10 +126,12 @@ export class SessionHost {
       idleTtlMs: options.idleTtlMs,
       touchIntervalMs: this.#o.touchIntervalMs,
       onGone: (s) => this.#drop(s, 'gone from the store'),
+      onTouched: (s, expiresAt) => this.#cap.extend(s.principal, s.id, expiresAt),
     });
     this.#peers = new PeerRouter({ store: options.store, logger: options.logger, find: (id) => this.#live.get(id, { touch: false }) });
     this.#sessionHost = {
       store: options.store,
+      scratchpads: this.#o.scratchpads,
       peers: this.#peers,
       events: this.#events,
       retryMs: this.#o.sseRetryMs,
@@ -135,16 +159,16 @@ export class SessionHost {
   }
 
   /** Serves one legacy-era request on `/mcp` for `principal` (undefined without auth). Refusals are `HttpError`s. */
-  async handle(request: Request, principal?: string): Promise<Response> {
+  async handle(request: Request, principal?: string, admitSession?: () => Promise<void>): Promise<Response> {
     // Stopping: this replica no longer hears invalidations, so anything it served now could be old.
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     const owner = principalHash(principal);
-    if (request.method === 'POST') return this.#post(request, owner);
+    if (request.method === 'POST') return this.#post(request, owner, admitSession);
     if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined, owner);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 
-  async #post(request: Request, owner: string | undefined): Promise<Response> {
+  async #post(request: Request, owner: string | undefined, admitSession: (() => Promise<void>) | undefined): Promise<Response> {
     const read = await readRequestBody(request, this.#o.maxBodyBytes);
     if (read.tooLarge) throw new HttpError(413, RPC.serverError, `Request body is larger than ${this.#o.maxBodyBytes} bytes`);
     let body: unknown;
@@ -153,16 +177,17 @@ export class SessionHost {
     } catch {
       throw new HttpError(400, RPC.parseError, 'Parse error: the body is not valid JSON');
     }
-    if (isInitializeRequest(body as JSONRPCMessage)) return traceRequest(request, body, () => this.#create(request, body as { params: Record<string, unknown> }, owner));
+    if (isInitializeRequest(body as JSONRPCMessage)) {
+      // The body decides what creates a session, not the headers: an initialize with a session id pays too.
+      await admitSession?.();
+      return traceRequest(request, body, () => this.#create(request, body as { params: Record<string, unknown> }, owner));
+    }
     return traceRequest(request, body, () => this.#existing(request, body, owner));
   }
 
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
     // New sessions are refused before existing ones would be evicted (allkeys-lru) or crowded out here.
     if (this.#o.store.health().nearlyFull) throw new HttpError(503, RPC.serverError, 'The session store is nearly full: no new sessions for now, retry later', { 'retry-after': '30' });
-    if (owner !== undefined && this.#liveOf(owner) >= this.#o.maxSessionsPerPrincipal) {
-      throw new HttpError(429, RPC.serverError, `Too many live sessions for this caller (${this.#o.maxSessionsPerPrincipal}): end one with DELETE, or retry later`, { 'retry-after': '60' });
-    }
     let hello: ClientHello;
     try {
       hello = helloFromInitialize(body.params);
@@ -171,12 +196,27 @@ export class SessionHost {
       throw new HttpError(400, RPC.invalidParams, `Invalid params: ${message}`);
     }
     const now = this.#now();
+    const id = randomUUID();
+    const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
+    // Counted while the session is built: the round trip to Redis overlaps the local work.
+    const admitted = owner === undefined ? Promise.resolve() : this.#cap.admit(owner, id, now + pendingTtlMs);
+    admitted.catch(() => undefined);
     let accepted = false;
-    const session = this.#newLive({ id: randomUUID(), createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
-    await session.connect();
-    const response = await session.transport.handleRequest(request, { parsedBody: body });
+    const session = this.#newLive({ id, createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
+    let response: Response;
+    try {
+      await session.connect();
+      response = await session.transport.handleRequest(request, { parsedBody: body });
+      if (accepted) await admitted;
+    } catch (error) {
+      // Refused (or failed): the answer built meanwhile is dropped, and the session never existed.
+      if (!(error instanceof HttpError)) this.#cap.release(owner, id);
+      await session.close();
+      throw error;
+    }
     if (!accepted) {
       // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
+      this.#cap.release(owner, id);
       await session.close();
       return response;
     }
@@ -185,7 +225,7 @@ export class SessionHost {
     session.awaitingFirstCall = true;
     session.lastTouched = this.#now();
     // Stored before the client learns the id, so its next request may land on any replica.
-    await this.#records.store(session, Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs)).catch(() => undefined);
+    await this.#records.store(session, pendingTtlMs).catch(() => undefined);
     this.#o.logger.debug({ session: sessionTag(session.id), stored: session.rev > 0 }, 'session created');
     return response;
   }
@@ -205,13 +245,17 @@ export class SessionHost {
       if (request.method !== 'DELETE') throw sessionNotFound();
     }
     if (!session && request.method === 'DELETE') return this.#deleteCold(id, owner);
-    session ??= await this.#restorer.restore(id);
-    // Bound to whoever created it: anyone else gets exactly what an unknown id gets.
-    if (session.principal !== owner) {
-      sessionForeign();
-      this.#o.logger.warn({ session: sessionTag(id) }, 'request for a session of another principal refused (404)');
+    // Bound to whoever created it: anyone else gets exactly what an unknown id gets (the restorer
+    // builds nothing for them, and a live copy answers as if it were not here).
+    if (session && session.principal !== owner) {
+      // An unknown id's DELETE costs no restore, so neither does this one.
+      if (request.method !== 'DELETE') {
+        this.#restorer.foreign(id);
+        sessionForeign();
+      }
       throw sessionNotFound();
     }
+    session ??= await this.#restorer.restore(id, owner);
     if (this.#shapes.needsRead(session) || dependsOnShape(session, body)) {
       const freshness = await this.#shapes.read(session);
       if (freshness === 'gone') {
@@ -225,7 +269,8 @@ export class SessionHost {
     session.lastUsed = this.#now();
     // GET streams are served from the session's event log, so they work on any replica.
     if (request.method === 'GET') return this.#streams.open(session, request);
-    const response = await session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body });
+    // The POST stream the transport opens records its request ids, so another replica can answer them if this process dies.
+    const response = await withRequestIds(body, () => session.transport.handleRequest(request, body === undefined ? undefined : { parsedBody: body }));
     // Closed under the request (SIGTERM, eviction): the record is intact, so "retry", not "start over".
     if (response.status === 404 && session.closed) throw retryLater('Session was closing on this replica');
     return response;
@@ -264,12 +309,14 @@ export class SessionHost {
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
     sessionEnded(session.createdAt, why);
     this.#streams.closeSession(session.id);
-    void session.close();
+    // Out of the cache now (the next request restores, or gets 404); calls in flight still get their answer.
+    void session.retire();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
     sessionEnded(session.createdAt);
     this.#live.delete(session.id);
+    this.#cap.release(session.principal, session.id);
     this.#streams.closeSession(session.id);
     try {
       await this.#o.store.delete(session.id);
@@ -287,6 +334,7 @@ export class SessionHost {
     } catch {
       throw retryLater('Session store unavailable: the session could not be ended');
     }
+    this.#cap.release(owner, id);
     return new Response(null, { status: 200 });
   }
 
@@ -301,5 +349,6 @@ export class SessionHost {
     this.#streams.closeAll();
     await Promise.all(sessions.map((s) => s.close()));
     await this.#events.flush().catch(() => undefined);
+    this.#events.stop();
   }
 }

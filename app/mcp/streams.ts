@@ -1,11 +1,14 @@
 // GET streams on any replica: a new standalone stream (primed, so even a stream cut before its first
 // message can be resumed) or a resumed one (Last-Event-ID: replay, then keep delivering). Events come
 // from the session's log in the store, so a notification sent by any replica reaches the client
-// through whichever replica holds its stream.
+// through whichever replica holds its stream. A resumed request stream whose writer died is answered
+// with an error here; streams of a session the store no longer has end.
 import { HttpError, RPC } from '../http/errors.js';
 import { parseEventId, STANDALONE_STREAM, unreadableEventId, type LoggedEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
 import { eventsAfter, type EventLog, type EventSource } from './event-log.js';
+import { watchWriter } from './liveness.js';
+import { isResponse, OpenStream } from './open-stream.js';
 
 export interface StreamHubOptions {
   readonly store: SessionStore;
@@ -14,100 +17,38 @@ export interface StreamHubOptions {
   readonly retryMs: number;
   /** Comment lines on idle streams, so proxies and NATs do not drop them. */
   readonly keepAliveMs: number;
+  /** Most GET streams one session may hold on this replica; opening one more closes its oldest. Default 8. */
+  readonly maxStreamsPerSession?: number;
+  /** How often sessions with open streams are checked for a record the store lost. Default `keepAliveMs`. */
+  readonly goneCheckMs?: number;
+  /**
+   * The store no longer has the session (expired, evicted, lost). Returns whether its streams end:
+   * false for a session created while the store was away and not saved yet.
+   */
+  readonly onSessionGone?: (id: string) => boolean;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' };
-const encoder = new TextEncoder();
 
-/** One open GET stream on this replica. */
-class OpenStream {
-  #cursor: string | undefined;
-  #pumping: Promise<void> | undefined;
-  #again = false;
-  #closed = false;
-  readonly #keepAlive: NodeJS.Timeout;
+/** JSON-RPC code of "the replica running this request stopped before answering" (server error range). */
+export const ORPHANED_CALL_CODE = -32003;
 
-  constructor(
-    readonly sessionId: string,
-    readonly streamId: string,
-    private readonly controller: ReadableStreamDefaultController<Uint8Array>,
-    private readonly store: SessionStore,
-    cursor: string | undefined,
-    keepAliveMs: number,
-    private readonly onClose: (stream: OpenStream) => void,
-  ) {
-    this.#cursor = cursor;
-    this.#keepAlive = setInterval(() => this.write(': keepalive\n\n'), keepAliveMs);
-    this.#keepAlive.unref();
-  }
-
-  write(chunk: string): void {
-    if (this.#closed) return;
-    try {
-      this.controller.enqueue(encoder.encode(chunk));
-    } catch {
-      this.close();
-    }
-  }
-
-  /** Delivers what the log has after our cursor; ends a resumed request stream once its response is out. */
-  deliver(events: readonly LoggedEvent[]): void {
-    for (const event of events) {
-      if (this.#closed) return;
-      this.#cursor = event.cursor;
-      if (event.streamId !== this.streamId || !event.message) continue;
-      this.write(`event: message\nid: ${event.eventId}\ndata: ${event.message}\n\n`);
-      if (this.streamId !== STANDALONE_STREAM && isResponse(event.message)) this.close();
-    }
-  }
-
-  /** Reads new events (one read at a time; a notification during a read triggers one more). */
-  pump(): void {
-    if (this.#closed) return;
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
-    this.#pumping = (async () => {
-      do {
-        this.#again = false;
-        try {
-          this.deliver(await this.store.readEvents(this.sessionId, this.#cursor));
-        } catch {
-          // The store is away: the stream stays open and catches up on the next notification.
-        }
-      } while (this.#again && !this.#closed);
-    })().finally(() => (this.#pumping = undefined));
-  }
-
-  close(hint?: string): void {
-    if (this.#closed) return;
-    if (hint) this.write(hint);
-    this.#closed = true;
-    clearInterval(this.#keepAlive);
-    try {
-      this.controller.close();
-    } catch {
-      // already closed by the client
-    }
-    this.onClose(this);
-  }
-}
-
-function isResponse(message: string): boolean {
-  try {
-    const parsed = JSON.parse(message) as { id?: unknown; result?: unknown; error?: unknown };
-    return parsed.id !== undefined && (parsed.result !== undefined || parsed.error !== undefined);
-  } catch {
-    return false;
-  }
+function orphanedAnswer(id: unknown): Record<string, unknown> {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: ORPHANED_CALL_CODE, message: 'The server process running this request stopped before answering: the request may or may not have taken effect. Check before retrying anything that is not idempotent.' },
+  };
 }
 
 export class StreamHub {
   readonly #open = new Map<string, Set<OpenStream>>();
   readonly #unsubscribe: Array<() => void>;
+  readonly #maxPerSession: number;
+  readonly #goneTimer: NodeJS.Timeout;
 
   constructor(private readonly o: StreamHubOptions) {
+    this.#maxPerSession = Math.max(1, o.maxStreamsPerSession ?? 8);
     this.#unsubscribe = [
       o.store.onEventsAppended((ids) => {
         for (const id of ids) for (const stream of this.#open.get(id) ?? []) stream.pump();
@@ -115,8 +56,25 @@ export class StreamHub {
       // Announcements may have been missed (the channel went silent or was re-subscribed): catch up.
       o.store.onChannelSuspect(() => {
         for (const set of this.#open.values()) for (const stream of set) stream.pump();
+        void this.#checkRecords();
       }),
+      // A Redis that comes back may have lost its data (a restart without persistence).
+      o.store.onReconnect(() => void this.#checkRecords()),
     ];
+    // Expiry and LRU eviction announce nothing: look now and then (one read per streaming session).
+    this.#goneTimer = setInterval(() => void this.#checkRecords(), o.goneCheckMs ?? o.keepAliveMs);
+    this.#goneTimer.unref();
+  }
+
+  /** Ends the streams of every session whose record the store no longer has. */
+  async #checkRecords(): Promise<void> {
+    await Promise.all(
+      [...this.#open.keys()].map(async (id) => {
+        const found = await this.o.store.load(id);
+        if (found.status === 'found' || found.status === 'unavailable' || !this.#open.has(id)) return;
+        if (this.o.onSessionGone?.(id) ?? true) this.closeSession(id);
+      }),
+    );
   }
 
   /** Streams open on this replica. */
@@ -151,6 +109,13 @@ export class StreamHub {
       throw new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' });
     }
     const replay = lastEventId ? eventsAfter(log, lastEventId, streamId) : [];
+    const ofStream = streamId === STANDALONE_STREAM ? [] : log.filter((e) => e.streamId === streamId);
+    if (streamId !== STANDALONE_STREAM) {
+      // A request stream this session never had (or one so old the log forgot it): nothing to resume.
+      if (ofStream.length === 0) throw new HttpError(400, RPC.serverError, 'Bad Request: Last-Event-ID names no stream of this session that can be resumed');
+      // Its response is out and the client has it: nothing more will come (no content, so no retry).
+      if (ofStream.some((e) => e.message && isResponse(e.message)) && !replay.some((e) => isResponse(e.message))) return new Response(null, { status: 204 });
+    }
     const cursor = log.at(-1)?.cursor;
     let stream: OpenStream | undefined;
     const body = new ReadableStream<Uint8Array>({
@@ -160,10 +125,12 @@ export class StreamHub {
       cancel: () => stream?.close(),
     });
     const opened = stream as unknown as OpenStream;
-    if (streamId === STANDALONE_STREAM) {
-      // One standalone stream per session here: a new GET means the client dropped the old one.
-      for (const other of this.#open.get(session.id) ?? []) if (other.streamId === STANDALONE_STREAM) other.close();
-    }
+    const existing = [...(this.#open.get(session.id) ?? [])];
+    // One stream per stream id here: a new GET for it means the client dropped the old one. Past the cap
+    // (made-up resumes cannot get here, but many real ones can), the oldest goes.
+    for (const other of existing) if (other.streamId === streamId) other.close();
+    const others = existing.filter((s) => !s.closed);
+    for (const old of others.slice(0, Math.max(0, others.length - this.#maxPerSession + 1))) old.close();
     let set = this.#open.get(session.id);
     if (!set) {
       set = new Set();
@@ -177,7 +144,37 @@ export class StreamHub {
     opened.deliver(replay.map((e) => ({ ...e, cursor: cursor ?? e.cursor })));
     // Anything appended between our read and the registration above.
     opened.pump();
+    if (!opened.closed && streamId !== STANDALONE_STREAM) this.#watchWriter(session, opened, ofStream);
     return new Response(body, { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': session.id } });
+  }
+
+  /**
+   * A resumed request stream still waiting for its response: if the process that runs the request
+   * (the writer of the stream's events) stops proving it is alive, answer for it.
+   */
+  #watchWriter(session: EventSource, stream: OpenStream, ofStream: readonly LoggedEvent[]): void {
+    // The priming event and every later event of the call carry its request ids; its writer runs it.
+    const latest = ofStream.filter((e) => e.requests).at(-1);
+    const writer = latest && parseEventId(latest.eventId)?.writer;
+    // Our own calls answer themselves; without the request ids there is nothing to answer with.
+    if (!latest?.requests || !writer || writer === this.o.log.writer) return;
+    const requests = latest.requests;
+    stream.onEnd = watchWriter(this.o.store, writer, () => !stream.closed, () => void this.#answerOrphan(session, stream, requests));
+  }
+
+  async #answerOrphan(session: EventSource, stream: OpenStream, requests: string): Promise<void> {
+    try {
+      // The response may have been written just before the writer went: then it is the answer.
+      const log = await this.o.store.readEvents(session.id);
+      if (log.some((e) => e.streamId === stream.streamId && e.message && isResponse(e.message))) return stream.pump();
+      const ids = JSON.parse(requests) as unknown[];
+      for (const id of ids) this.o.log.append(session, stream.streamId, orphanedAnswer(id) as never);
+      // Through the log, so every replica holding a resume of this stream delivers the same answer.
+      await this.o.log.flush();
+      stream.pump();
+    } catch {
+      // The store is away: the client's own timeout applies, as before.
+    }
   }
 
   /** Ends a session's streams (deleted, expired, or this replica is stopping). */
@@ -189,6 +186,7 @@ export class StreamHub {
   closeAll(): void {
     for (const id of [...this.#open.keys()]) this.closeSession(id, 'retry: 100\n\n');
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    clearInterval(this.#goneTimer);
   }
 
   #forget(stream: OpenStream): void {

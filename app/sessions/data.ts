@@ -7,7 +7,7 @@ export type DataValue = string | number | boolean | null;
 export const DATA_LIMITS = { keys: 64, keyLength: 128, valueBytes: 4096, totalBytes: 16 * 1024 } as const;
 
 /** Why a data operation did not happen. The message is what the tool's caller reads. */
-export type DataErrorCode = 'unavailable' | 'gone' | 'full' | 'too-large';
+export type DataErrorCode = 'unavailable' | 'gone' | 'full' | 'too-large' | 'unknown-scratchpad';
 
 export class SessionDataError extends Error {
   constructor(readonly code: DataErrorCode, message: string) {
@@ -20,6 +20,9 @@ export const dataErrors = {
   unavailable: (verb: 'saved' | 'read' | 'deleted') => new SessionDataError('unavailable', `Not ${verb}: session store unavailable, retry.`),
   gone: () => new SessionDataError('gone', 'This session has ended or expired; start a new session.'),
   full: () => new SessionDataError('full', `The session already holds ${DATA_LIMITS.keys} keys; delete or overwrite one instead.`),
+  nearlyFull: () => new SessionDataError('unavailable', 'Not saved: the session store is nearly full, so sessions cannot grow for now; retry later, or overwrite or delete keys instead.'),
+  /** One answer for another principal's handle, an unknown one and an expired one: a handle's existence is not told. */
+  unknownScratchpad: () => new SessionDataError('unknown-scratchpad', 'Unknown or expired scratchpad: open a new one with scratchpad_open.'),
   tooLarge: (bytes: number) => new SessionDataError('too-large', `The session's data would grow to ${bytes} bytes; its limit is ${DATA_LIMITS.totalBytes}.`),
 };
 

@@ -5,16 +5,39 @@ import { eventIdFormat, eventIdPrefix, isReadableVersion, unreadableVersion } fr
 export const STANDALONE_STREAM = '_GET_stream';
 
 /**
- * Per-session bounds on what is kept for replay: the newest `count` events, none larger than
- * `eventBytes` (a larger one is delivered live but cannot be replayed).
+ * Per-session bounds on what is kept for replay: the newest events up to `count` and `logBytes` in all
+ * (4x the data bound, whatever ids or payloads a client chooses), none larger than `eventBytes` (a larger
+ * one is delivered live but cannot be replayed). While the store is nearly full a log that grows is
+ * trimmed to `nearlyFullBytes` instead. `requestIdsBytes` bounds the request ids kept with a call's events.
  */
-export const EVENT_LIMITS = { count: 100, eventBytes: 16 * 1024 } as const;
+export const EVENT_LIMITS = { count: 100, eventBytes: 16 * 1024, logBytes: 64 * 1024, nearlyFullBytes: 4 * 1024, requestIdsBytes: 512 } as const;
 
 /** One event as stored: its id, the stream it belongs to, the JSON-RPC message ('' for a priming event). */
 export interface StoredEvent {
   readonly eventId: string;
   readonly streamId: string;
   readonly message: string;
+  /** On a request stream's events before its response: the JSON array of the ids of the requests it answers. */
+  readonly requests?: string | undefined;
+}
+
+/** What an event counts against the log's byte bound (the Redis script counts the same fields). */
+export function eventBytes(e: StoredEvent): number {
+  return Buffer.byteLength(e.eventId) + Buffer.byteLength(e.streamId) + Buffer.byteLength(e.message) + Buffer.byteLength(e.requests ?? '');
+}
+
+/** Drops the oldest events until at most `count` and `bytes` remain (in place). */
+export function trimEvents<E extends StoredEvent>(events: E[], bytes: number = EVENT_LIMITS.logBytes, count: number = EVENT_LIMITS.count): E[] {
+  let total = 0;
+  let keep = events.length;
+  while (keep > 0 && events.length - keep < count) {
+    const size = eventBytes(events[keep - 1] as E);
+    if (total + size > bytes) break;
+    total += size;
+    keep--;
+  }
+  events.splice(0, keep);
+  return events;
 }
 
 /** Events of one session to append, and how long the session's log lives from now. */
@@ -38,6 +61,8 @@ export interface EventIdParts {
   readonly format: number;
   readonly tag: string;
   readonly streamId: string;
+  /** The process that minted it. */
+  readonly writer: string;
 }
 
 const STREAM_ID = /^(?:_GET_stream|[0-9a-f-]{36})$/;
@@ -56,7 +81,7 @@ export function parseEventId(eventId: string): EventIdParts | undefined {
   if (format === undefined || !isReadableVersion(format) || extra.length > MAX_EXTRA_PARTS) return undefined;
   if (!/^[0-9a-f]{12}$/.test(tag) || !STREAM_ID.test(streamId) || !/^[0-9a-z]{1,16}$/.test(writer) || !/^[0-9a-z]{1,12}$/.test(sequence)) return undefined;
   if (!extra.every((part) => /^[0-9a-z_-]{1,16}$/.test(part))) return undefined;
-  return { format, tag, streamId };
+  return { format, tag, streamId, writer };
 }
 
 /** Why an id that looks like an event id is refused when its format is outside the window; undefined otherwise. */

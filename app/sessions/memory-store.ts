@@ -1,7 +1,7 @@
 // In-process SessionStore: the default without Redis, with the same API, limits and atomicity.
 import { DATA_LIMITS, dataErrors, entryBytes, type DataValue } from './data.js';
-import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
 import { randomUUID } from 'node:crypto';
+import { EVENT_LIMITS, trimEvents, type EventBatch, type LoggedEvent } from './events.js';
 import { encodeShape, decodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -105,7 +105,7 @@ export class MemorySessionStore implements SessionStore {
       const entry = this.#entry(id);
       if (!entry) continue;
       for (const event of events) entry.events.push({ ...event, cursor: String(++this.#eventCursor) });
-      entry.events.splice(0, Math.max(0, entry.events.length - EVENT_LIMITS.count));
+      trimEvents(entry.events);
       appended.push(id);
     }
     if (appended.length > 0) for (const listener of this.#appendedListeners) listener(appended);
@@ -114,6 +114,13 @@ export class MemorySessionStore implements SessionStore {
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
     const events = this.#entry(id)?.events ?? [];
     return after === undefined ? [...events] : events.filter((e) => Number(e.cursor) > Number(after));
+  }
+
+  async markAlive(): Promise<void> {}
+
+  /** One process: whoever wrote an event that is still here is this process. */
+  async isAlive(): Promise<boolean> {
+    return true;
   }
 
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void {

@@ -1,7 +1,21 @@
 // The invalidation channel, with proof that it is alive: a replica publishes a heartbeat to itself and
 // counts the channel alive only while its echoes come back. Pub/sub delivers in order on one
-// connection, so an echo of a beat sent at T means every change announced before T has arrived.
-import { Redis, type RedisOptions } from 'ioredis';
+// connection, so an echo of a beat sent at T means every change announced before T has arrived. On a
+// Redis Cluster the replica's own peer channel is sharded (SSUBSCRIBE) and gets beats of its own.
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+
+/** A sharded channel (Redis 7, cluster only): point to point, owned by one shard, never broadcast on the cluster bus. */
+export interface ShardedChannel {
+  /** Subscribes with SSUBSCRIBE and re-subscribes after slot moves and node failures. */
+  readonly subscriber: Cluster;
+  readonly channel: string;
+  readonly onMessage: (message: string) => void;
+  /** SPUBLISH on the command client. */
+  readonly publish: (channel: string, message: string) => Promise<unknown>;
+}
+
+/** Beats on the sharded channel start with this; peer messages there are JSON, so never collide. */
+const BEAT = 'beat ';
 
 export interface InvalidationChannelOptions {
   readonly connection: RedisOptions;
@@ -17,6 +31,8 @@ export interface InvalidationChannelOptions {
   readonly onMessage: (message: string) => void;
   /** More channels on the same subscriber (peer messages), each with its handler. */
   readonly extraChannels?: Readonly<Record<string, (message: string) => void>>;
+  /** The replica's own sharded channel (cluster): proven by beats of its own, like the classic one. */
+  readonly sharded?: ShardedChannel | undefined;
   /** Invalidations may have been missed: the channel went silent, came back, or was re-subscribed. */
   readonly onSuspect: (why: string) => void;
   readonly now?: () => number;
@@ -29,6 +45,8 @@ export class InvalidationChannel {
   readonly #timer: NodeJS.Timeout;
   /** Send time of the newest beat whose echo arrived. */
   #provenAt = Number.NEGATIVE_INFINITY;
+  /** The same for the sharded channel; without one it never limits `proven`. */
+  #shardedProvenAt = Number.NEGATIVE_INFINITY;
   #wasProven = false;
   #wasSubscribed = false;
   #everProven = false;
@@ -59,13 +77,36 @@ export class InvalidationChannel {
       },
       () => undefined,
     );
+    if (options.sharded) this.#subscribeSharded(options.sharded);
     this.#timer = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#timer.unref();
   }
 
   /** True while a beat sent within `suspectAfterMs` has echoed back. Costs no round trip. */
   get proven(): boolean {
-    return this.#now() - this.#provenAt < this.#o.suspectAfterMs;
+    const since = this.#o.sharded ? Math.min(this.#provenAt, this.#shardedProvenAt) : this.#provenAt;
+    return this.#now() - since < this.#o.suspectAfterMs;
+  }
+
+  #subscribeSharded(sharded: ShardedChannel): void {
+    let subscribed = false;
+    sharded.subscriber.on('error', () => {});
+    sharded.subscriber.on('smessage', (channel: string, message: string) => {
+      if (channel !== sharded.channel) return;
+      if (message.startsWith(BEAT)) this.#echo(Number(message.slice(BEAT.length)), 'sharded');
+      else sharded.onMessage(message);
+    });
+    // The group re-subscribes on its own after a slot move or a node loss; what was sent meanwhile is lost.
+    sharded.subscriber.on('-subscriber', () => {
+      if (subscribed && !this.#closing) this.#o.onSuspect('sharded peer channel lost a node subscriber');
+    });
+    void sharded.subscriber.ssubscribe(sharded.channel).then(
+      () => {
+        subscribed = true;
+        this.#beat();
+      },
+      () => undefined,
+    );
   }
 
   /** Resolves once the first beat has echoed (or after `ms`). */
@@ -80,17 +121,22 @@ export class InvalidationChannel {
   #beat(): void {
     if (this.#closing) return;
     this.#o.publish(this.#o.heartbeatChannel, String(this.#now())).catch(() => {});
+    const sharded = this.#o.sharded;
+    if (sharded) sharded.publish(sharded.channel, `${BEAT}${this.#now()}`).catch(() => {});
     if (this.#wasProven && !this.proven) {
       this.#wasProven = false;
       this.#o.onSuspect(`invalidation channel silent for ${this.#o.suspectAfterMs} ms; connection reset`);
       // A connection a network silently dropped never errors by itself: make a new one.
       this.#subscriber.disconnect(true);
+      // The group keeps its channels across a reconnect and subscribes them again.
+      this.#o.sharded?.subscriber.disconnect(true);
     }
   }
 
-  #echo(sentAt: number): void {
+  #echo(sentAt: number, on: 'classic' | 'sharded' = 'classic'): void {
     if (!Number.isFinite(sentAt)) return;
-    this.#provenAt = Math.max(this.#provenAt, sentAt);
+    if (on === 'sharded') this.#shardedProvenAt = Math.max(this.#shardedProvenAt, sentAt);
+    else this.#provenAt = Math.max(this.#provenAt, sentAt);
     if (!this.proven || this.#wasProven) return;
     this.#wasProven = true;
     // Proven again after a silence: changes announced during it were missed, so re-read once more.
@@ -102,7 +148,8 @@ export class InvalidationChannel {
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#timer);
-    await this.#subscriber.quit().catch(() => {});
+    await Promise.all([this.#subscriber.quit().catch(() => {}), this.#o.sharded?.subscriber.quit().catch(() => {})]);
     this.#subscriber.disconnect();
+    this.#o.sharded?.subscriber.disconnect();
   }
 }

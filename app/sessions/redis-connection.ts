@@ -1,12 +1,24 @@
 // One connection set to one Redis target: the command client and the invalidation channel. The store
 // swaps it for a new one when the target changes (a connection string read late, a rotated key).
-import { Redis } from 'ioredis';
+//
+// Channels on a Redis Cluster, and why:
+// - `events` (shape changes, deletes, appended events) and `peers` (cancellations): classic. Every
+//   replica needs them; a cluster delivers a classic PUBLISH to subscribers on every node, so one
+//   subscriber connection to any node hears all of it. Sharded, they would sit in one slot anyway.
+// - `heartbeat:<replica>`: classic, because it proves the very connection that carries `events`.
+// - `peer:<replica>` (answers for one replica's sessions): sharded (SSUBSCRIBE/SPUBLISH). One
+//   receiver: SPUBLISH reaches only the shard that owns the channel instead of every node, and counts
+//   its receivers exactly (a classic PUBLISH on a cluster counts the local node's only). It carries
+//   beats of its own, so the proof covers that connection too.
 import { InvalidationChannel } from './redis-channel.js';
+import { createCommandClient, createShardedSubscriber, isCluster, masters, nodeOptions, type RedisClient } from './redis-client.js';
 import { defineScripts } from './redis-scripts.js';
-import { describeRedisTarget, toIoredisOptions, type RedisTarget } from './redis-url.js';
+import { describeRedisTarget, type RedisTarget } from './redis-url.js';
 
 export interface RedisConnectionOptions {
   readonly target: RedisTarget;
+  /** The target is a node of a Redis Cluster (Azure `OSSCluster`). */
+  readonly cluster: boolean;
   readonly commandTimeoutMs: number;
   readonly channel: string;
   readonly heartbeatChannel: string;
@@ -18,8 +30,10 @@ export interface RedisConnectionOptions {
   /** Redis refused the credentials: the key may have been rotated. */
   readonly onAuthFailure: () => void;
   readonly onAnnouncement: (message: string) => void;
-  /** Channels of peer messages (this replica's own and the fleet's), with their handlers. */
+  /** Channels of peer messages for the whole fleet, with their handlers (classic pub/sub). */
   readonly peerChannels: Readonly<Record<string, (message: string) => void>>;
+  /** This replica's own peer channel: sharded on a cluster, classic otherwise. */
+  readonly replicaChannel: { readonly name: string; readonly onMessage: (message: string) => void };
   readonly onSuspect: (why: string) => void;
   /** How often memory use is read (`INFO memory`), and the share of `maxmemory` that counts as nearly full. */
   readonly memoryCheckMs: number;
@@ -30,7 +44,7 @@ export interface RedisConnectionOptions {
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i;
 
 export class RedisConnection {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly channel: InvalidationChannel;
   readonly where: string;
   #closed = false;
@@ -41,21 +55,13 @@ export class RedisConnection {
 
   constructor(readonly options: RedisConnectionOptions) {
     this.where = describeRedisTarget(options.target);
-    const connection = {
-      ...toIoredisOptions(options.target),
-      connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-      // TCP keepalive: a peer that vanished without a FIN is noticed by the kernel, not never.
-      keepAlive: 5000,
-      retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
-    };
-    this.client = new Redis({
-      ...connection,
-      // Fail fast while disconnected instead of queueing: a caller gets "unavailable" at once.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
-    });
+    const clientOptions = { target: options.target, cluster: options.cluster, commandTimeoutMs: options.commandTimeoutMs };
+    // Classic subscriptions go to the endpoint node even on a cluster: a classic PUBLISH reaches every node's subscribers.
+    const connection = nodeOptions(clientOptions);
+    this.client = createCommandClient(clientOptions);
     defineScripts(this.client);
+    const client = this.client;
+    const replica = options.replicaChannel;
     this.client.on('ready', () => {
       if (!this.#closed) options.onReady(this.where);
     });
@@ -67,6 +73,10 @@ export class RedisConnection {
     this.client.on('close', () => {
       if (!this.#closed) options.onDown(`redis connection to ${this.where} closed`);
     });
+    // One node of a cluster failing is not an outage of the store, but a refused key is news.
+    this.client.on('node error', (error: Error) => {
+      if (!this.#closed && AUTH_FAILURE.test(error.message)) options.onAuthFailure();
+    });
     this.channel = new InvalidationChannel({
       connection,
       channel: options.channel,
@@ -77,7 +87,10 @@ export class RedisConnection {
       onMessage: (message) => {
         if (!this.#closed) options.onAnnouncement(message);
       },
-      extraChannels: options.peerChannels,
+      extraChannels: isCluster(client) ? options.peerChannels : { ...options.peerChannels, [replica.name]: replica.onMessage },
+      sharded: isCluster(client)
+        ? { subscriber: createShardedSubscriber(clientOptions), channel: replica.name, onMessage: replica.onMessage, publish: (channel, message) => client.spublish(channel, message) }
+        : undefined,
       onSuspect: (why) => {
         if (!this.#closed) options.onSuspect(why);
       },
@@ -86,15 +99,22 @@ export class RedisConnection {
     this.#memoryTimer.unref();
   }
 
-  /** Reads memory use against `maxmemory`; no limit set (or no answer) keeps the last reading. */
+  /** Reads memory use against `maxmemory` on every master (the fullest counts); no answer keeps the last reading. */
   async #checkMemory(): Promise<void> {
     try {
-      const info = await this.client.info('memory');
-      const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
-      const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
-      const nearlyFull = max > 0 && used / max >= this.options.nearlyFullRatio;
+      const ratios = await Promise.all(
+        masters(this.client).map(async (node) => {
+          const info = await node.info('memory');
+          const used = Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+          const max = Number(/^maxmemory:(\d+)/m.exec(info)?.[1]);
+          return max > 0 ? used / max : 0;
+        }),
+      );
+      // A cluster fills unevenly (one hot slot, one big session): the fullest shard evicts first.
+      const ratio = Math.max(0, ...ratios);
+      const nearlyFull = ratio >= this.options.nearlyFullRatio;
       if (nearlyFull !== this.nearlyFull && !this.#closed) {
-        this.options.onStatus(nearlyFull ? { level: 'warn', message: `redis memory at ${Math.round((used / max) * 100)}% of maxmemory: new sessions are refused until it drops` } : { level: 'info', message: 'redis memory below the limit again: new sessions accepted' });
+        this.options.onStatus(nearlyFull ? { level: 'warn', message: `redis memory at ${Math.round(ratio * 100)}% of maxmemory${isCluster(this.client) ? ' on its fullest master' : ''}: new sessions are refused and sessions do not grow until it drops` } : { level: 'info', message: 'redis memory below the limit again: new sessions accepted' });
       }
       this.nearlyFull = nearlyFull;
     } catch {

@@ -1,6 +1,8 @@
 // Lua scripts of the Redis store, called by SHA (EVALSHA). Each touches the keys of one session (one
 // hash slot on a clustered Redis); channels are arguments, not keys. No script decodes JSON.
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
+import { padScripts } from './redis-scratchpad-scripts.js';
 
 /**
  * Every write script takes a deadline (Unix ms) as its last argument and refuses to run after it,
@@ -36,16 +38,19 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. nextRev)
 return {1, nextRev}`;
 
 /**
- * ARGV: field, value, px, max keys, max total bytes, deadline. Sets one data field within the session's limits.
- * Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too large (total).
+ * ARGV: field, value, px, max keys, max total bytes, growth floor, deadline. Sets one data field within
+ * the session's limits. A growth floor >= 0 (the store is nearly full) refuses a write that grows the
+ * data past that floor. Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too large (total),
+ * {4} refused growth.
  */
 export const DATA_SET = `${DEADLINE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local fields = redis.call('HGETALL', KEYS[1])
-local count, total, exists = 0, #ARGV[1] + #ARGV[2], false
+local count, total, before, exists = 0, #ARGV[1] + #ARGV[2], 0, false
 for i = 1, #fields, 2 do
   local f = fields[i]
   if string.sub(f, 1, 2) == 'd:' then
+    before = before + #f + #fields[i + 1]
     if f == ARGV[1] then exists = true else
       count = count + 1
       total = total + #f + #fields[i + 1]
@@ -54,6 +59,8 @@ for i = 1, #fields, 2 do
 end
 if not exists and count >= tonumber(ARGV[4]) then return {2} end
 if total > tonumber(ARGV[5]) then return {3, total} end
+local floor = tonumber(ARGV[6])
+if floor >= 0 and total > before and total > floor then return {4} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1}`;
@@ -76,15 +83,46 @@ end
 return 0`;
 
 /**
- * KEYS: session, its events. ARGV: max count, px, then (event id, stream id, message) triples. Appends
- * to the log only while the session exists: a late flush never resurrects a deleted session's events.
+ * KEYS: session, its events. ARGV: max count, max bytes, px, then (event id, stream id, message, request
+ * ids) quadruples. Appends to the log only while the session exists (a late flush never resurrects a
+ * deleted session's events), then drops the oldest entries until the log is within both bounds. The
+ * log's byte count lives in the session hash (field `eb`); a log without one is counted once.
  */
 export const APPEND_EVENTS = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 3, #ARGV, 3 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
+local function size(fields)
+  local n = 0
+  for j = 2, #fields, 2 do n = n + #fields[j] end
+  return n
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local bytes = 0
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local counted = redis.call('HGET', KEYS[1], 'eb')
+  if counted then bytes = tonumber(counted) else
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do bytes = bytes + size(entry[2]) end
+  end
+end
+for i = 4, #ARGV, 4 do
+  if ARGV[i + 3] == '' then
+    redis.call('XADD', KEYS[2], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
+  else
+    redis.call('XADD', KEYS[2], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2], 'r', ARGV[i + 3])
+  end
+  bytes = bytes + #ARGV[i] + #ARGV[i + 1] + #ARGV[i + 2] + #ARGV[i + 3]
+end
+local count, maxCount, maxBytes = redis.call('XLEN', KEYS[2]), tonumber(ARGV[1]), tonumber(ARGV[2])
+while count > maxCount or bytes > maxBytes do
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 16)
+  if #oldest == 0 then bytes = 0 break end
+  for _, entry in ipairs(oldest) do
+    if count <= maxCount and bytes <= maxBytes then break end
+    redis.call('XDEL', KEYS[2], entry[1])
+    count = count - 1
+    bytes = bytes - size(entry[2])
+  end
+end
+redis.call('HSET', KEYS[1], 'eb', bytes)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
 /** Every script by the name the clients know it under, with its number of keys. */
@@ -95,19 +133,20 @@ const SCRIPTS = {
   mcpDataDelete: [1, DATA_DELETE],
   mcpDelete: [2, DELETE_AND_ANNOUNCE],
   mcpAppendEvents: [2, APPEND_EVENTS],
+  ...padScripts(DEADLINE),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** Teaches a client the scripts: it then sends EVALSHA, and loads a script again after NOSCRIPT. */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: RedisClient): void {
   for (const [name, [numberOfKeys, lua]] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys, lua });
 }
 
 type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
 
 /** Runs a script by name: keys first, then arguments. */
-export function runScript(client: Redis, name: ScriptName, ...keysAndArgs: Array<string | number>): Promise<unknown> {
+export function runScript(client: RedisClient, name: ScriptName, ...keysAndArgs: Array<string | number>): Promise<unknown> {
   return (client as unknown as Record<ScriptName, ScriptCall>)[name](...keysAndArgs);
 }
 

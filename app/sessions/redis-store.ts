@@ -1,12 +1,13 @@
 // Redis SessionStore: one hash per session (shape, revision, data fields), sliding PX expiry,
 // conditional shape writes announced on a heartbeat-proven channel, atomic per-key data operations.
 import { randomUUID } from 'node:crypto';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
-import type { EventBatch, LoggedEvent } from './events.js';
+import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
 import { appendEvents, eventsKey, readEvents } from './redis-events.js';
 import { decodePeerMessage, encodePeerMessage } from './peer-messages.js';
 import { mailboxKey, publishPeer, readMailbox } from './redis-peers.js';
@@ -16,6 +17,8 @@ import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWr
 export interface RedisStoreOptions {
   /** Where Redis is. Absent: the store starts offline (as in an outage) until `setTarget` (Key Vault read late). */
   readonly target?: RedisTarget | undefined;
+  /** The target is one node of a Redis Cluster (Azure `OSSCluster`): ioredis `Cluster`, sharded peer channels. Default false. */
+  readonly cluster?: boolean;
   /** Prefix of every key and channel, so several deployments can share one Redis. */
   readonly keyPrefix: string;
   /** Upper bound on any single command, so a dead or hung Redis costs a bounded wait, never a hang. */
@@ -44,6 +47,9 @@ function isPermanentReply(error: unknown): boolean {
   return error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message);
 }
 
+/** While Redis is nearly full, a session's data may still grow up to this (a first few small keys). */
+const NEARLY_FULL_DATA_BYTES = 1024;
+
 const sameTarget = (a: RedisTarget, b: RedisTarget) => JSON.stringify(a) === JSON.stringify(b);
 
 export class RedisSessionStore implements SessionStore {
@@ -57,6 +63,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #reconnectListeners = new Set<() => void>();
   readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
   readonly #peerListeners = new Set<(message: PeerMessage) => void>();
+  readonly #changeListeners = new Set<(message: string) => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
   /** Tags this process's own announcements so it does not invalidate what it just wrote. */
   readonly #origin = randomUUID();
@@ -87,6 +94,7 @@ export class RedisSessionStore implements SessionStore {
     const heartbeatMs = this.#o.heartbeatMs ?? 1000;
     const conn: RedisConnection = new RedisConnection({
       target,
+      cluster: this.#o.cluster ?? false,
       commandTimeoutMs: this.#commandTimeoutMs,
       channel: this.#events,
       heartbeatChannel: `${this.#prefix}heartbeat:${this.#origin}`,
@@ -110,7 +118,13 @@ export class RedisSessionStore implements SessionStore {
       },
       onAuthFailure: () => this.#o.onAuthFailure?.(),
       onAnnouncement: (message) => this.#announcement(message),
-      peerChannels: { [this.#peerChannel(this.#origin)]: (m) => this.#peerMessage(m), [this.#fleetChannel]: (m) => this.#peerMessage(m) },
+      peerChannels: {
+        [this.#fleetChannel]: (m) => this.#peerMessage(m),
+        [this.changesChannel]: (m) => {
+          for (const listener of this.#changeListeners) listener(m);
+        },
+      },
+      replicaChannel: { name: this.#peerChannel(this.#origin), onMessage: (m) => this.#peerMessage(m) },
       onSuspect: (why) => {
         if (this.#closing || this.#conn !== conn) return;
         this.#onStatus({ level: 'warn', message: `${why}: cached session shapes are re-read before use` });
@@ -143,8 +157,13 @@ export class RedisSessionStore implements SessionStore {
     return conn.ready && (await conn.channel.waitUntilProven(Math.max(0, deadline - Date.now())));
   }
 
+  /** The current command client (it changes with the connection string): for modules that keep their own keys here. */
+  get commandClient(): RedisClient | undefined {
+    return this.#conn?.client;
+  }
+
   /** The command client, or an error that reads as "unavailable" while there is none. */
-  get #client(): Redis {
+  get #client(): RedisClient {
     if (!this.#conn) throw new Error('no Redis connection string yet');
     return this.#conn.client;
   }
@@ -160,11 +179,21 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async appendEvents(batches: readonly EventBatch[]): Promise<void> {
-    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin }, batches);
+    // Nearly full: a log that grows is cut to a few KB, so no session's log grows Redis toward eviction.
+    const maxBytes = this.#conn?.nearlyFull ? EVENT_LIMITS.nearlyFullBytes : EVENT_LIMITS.logBytes;
+    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin, maxBytes }, batches);
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
     return readEvents(this.#client, this.eventsKey(id), after);
+  }
+
+  async markAlive(writer: string, ttlMs: number): Promise<void> {
+    await this.#client.set(`${this.#prefix}alive:${writer}`, '1', 'PX', Math.ceil(ttlMs));
+  }
+
+  async isAlive(writer: string): Promise<boolean> {
+    return (await this.#client.exists(`${this.#prefix}alive:${writer}`)) === 1;
   }
 
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
@@ -231,8 +260,11 @@ export class RedisSessionStore implements SessionStore {
   async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
     const field = encodeDataKey(key);
     const encoded = encodeDataValue(value);
-    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes], 'saved')) as [number, number?];
+    // Nearly full: no session's data grows past a small floor, so growth cannot push others out (allkeys-lru).
+    const floor = this.#conn?.nearlyFull ? NEARLY_FULL_DATA_BYTES : -1;
+    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes, floor], 'saved')) as [number, number?];
     if (reply[0] === 1) return;
+    if (reply[0] === 4) throw dataErrors.nearlyFull();
     if (reply[0] === 2) throw dataErrors.full();
     if (reply[0] === 3) throw dataErrors.tooLarge(reply[1] ?? 0);
     throw dataErrors.gone();
@@ -256,10 +288,11 @@ export class RedisSessionStore implements SessionStore {
     return out;
   }
 
-  // Peer channels are plain PUBLISH, never inside a session's script: on a sharded Redis they span every node.
+  // Peer channels are never inside a session's script. A replica's own channel is sharded on a cluster
+  // (one subscriber, on one shard); the fleet's is classic, which a cluster delivers on every node.
   async sendToReplica(replicaId: string, message: PeerMessage): Promise<boolean> {
     const mailbox = message.kind === 'response' ? { key: mailboxKey(this.#prefix, message.session), answer: JSON.stringify(message.message) } : undefined;
-    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), mailbox);
+    return publishPeer(this.#client, this.#peerChannel(replicaId), encodePeerMessage(this.#origin, message), { mailbox, sharded: true });
   }
 
   async broadcast(message: PeerMessage): Promise<void> {
@@ -273,6 +306,29 @@ export class RedisSessionStore implements SessionStore {
   onPeerMessage(listener: (message: PeerMessage) => void): () => void {
     this.#peerListeners.add(listener);
     return () => this.#peerListeners.delete(listener);
+  }
+
+  get keyPrefix(): string {
+    return this.#prefix;
+  }
+
+  /** The fleet's change channel (scratchpad updates, listen events), heard by every replica including this one. */
+  get changesChannel(): string {
+    return `${this.#prefix}changes`;
+  }
+
+  onChange(listener: (message: string) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  /**
+   * Runs `command` on this store's connection with its error mapping ("unavailable: retry", WRONGTYPE as
+   * gone), for sibling adapters that share the connection (scratchpads). `deadline` is what write scripts take.
+   */
+  async command<T>(verb: 'saved' | 'read' | 'deleted', command: (client: RedisClient, deadline: number) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#commandTimeoutMs - Math.min(250, this.#commandTimeoutMs / 4);
+    return this.#run(() => command(this.#client, deadline), verb);
   }
 
   #peerChannel(replicaId: string): string {

@@ -45,11 +45,20 @@ function parseUrlForm(text: string): RedisTarget {
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : 6379,
-    username: url.username ? decodeURIComponent(url.username) : undefined,
-    password: url.password ? decodeURIComponent(url.password) : undefined,
+    username: url.username ? decodeCredential(url.username, 'user name') : undefined,
+    password: url.password ? decodeCredential(url.password, 'password') : undefined,
     tls,
     db,
   };
+}
+
+/** Percent-decoding of the credentials; a stray `%` is a URIError, reported without the value. */
+function decodeCredential(text: string, what: 'user name' | 'password'): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new RedisUrlError(`the Redis URL's ${what} is not valid percent-encoding (write % as %25, @ as %40, : as %3A)`);
+  }
 }
 
 function parseConnectionString(text: string): RedisTarget {

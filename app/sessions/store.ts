@@ -77,6 +77,10 @@ export interface SessionStore {
   readEvents(id: string, after?: string): Promise<LoggedEvent[]>;
   /** Registers a listener for sessions that have new events (appended on any replica). */
   onEventsAppended(listener: (ids: readonly string[]) => void): () => void;
+  /** Marks the process `writer` alive for `ttlMs` (it runs calls another replica may have to answer for). */
+  markAlive(writer: string, ttlMs: number): Promise<void>;
+  /** Whether `writer` marked itself alive within its last TTL. Throws when the store is down. */
+  isAlive(writer: string): Promise<boolean>;
 
   /** Registers a listener for shapes changed by other replicas and sessions deleted anywhere. */
   onInvalidate(listener: InvalidateListener): () => void;

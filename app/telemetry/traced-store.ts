@@ -130,6 +130,13 @@ class TracedStore implements SessionStore {
   onPeerMessage(listener: (message: PeerMessage) => void) {
     return this.inner.onPeerMessage(listener);
   }
+  // Liveness beats run every second while calls last: passed through, not traced.
+  markAlive(writer: string, ttlMs: number) {
+    return this.inner.markAlive(writer, ttlMs);
+  }
+  isAlive(writer: string) {
+    return this.inner.isAlive(writer);
+  }
   health() {
     return this.inner.health();
   }

@@ -17,6 +17,8 @@ function tick(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
+const INPUT = z.object({ seconds: z.number().int().min(1).max(60) });
+
 export const countdown: ToolModule = {
   name: 'countdown',
   register(server) {
@@ -25,7 +27,7 @@ export const countdown: ToolModule = {
       {
         title: 'Countdown',
         description: 'Counts down the given number of seconds (1-60), reporting progress every second when asked to, then answers "done".',
-        inputSchema: z.object({ seconds: z.number().int().min(1).max(60) }),
+        inputSchema: INPUT,
         annotations: { readOnlyHint: true, idempotentHint: true },
       },
       async ({ seconds }, ctx) => {

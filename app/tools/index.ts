@@ -1,4 +1,4 @@
-// The tools every session gets. To add a tool: write a ToolModule in this folder and list it here.
+// The tools of both eras (a legacy session, a modern request). To add a tool: write a ToolModule in this folder and list it here.
 import { countdown } from './countdown.js';
 import { scratchpad } from './scratchpad.js';
 import { scratchpadAsks } from './scratchpad-asks.js';
@@ -8,4 +8,4 @@ import type { ToolModule } from './types.js';
 
 export const TOOL_MODULES: readonly ToolModule[] = [sessionInfo, scratchpad, scratchpadAsks, enableToolset, countdown];
 export { TOOLSETS };
-export type { DataValue, ReplicaInfo, SessionContext, SessionData, ToolModule, Toolset } from './types.js';
+export type { DataValue, LegacyScope, ModernScope, ReplicaInfo, ScratchpadData, Scratchpads, SessionContext, SessionData, ToolModule, ToolScope, Toolset } from './types.js';

@@ -1,12 +1,15 @@
-// enable_toolset and the toolsets it can switch on; an enabled toolset is re-registered after a restore.
+// enable_toolset (legacy sessions) and the toolsets it can switch on; an enabled toolset is re-registered after a restore.
 import { z } from 'zod';
 import { text, type ToolModule, type Toolset } from './types.js';
+
+const PAIR = z.object({ a: z.number(), b: z.number() });
+const TEXT_INPUT = z.object({ text: z.string().max(10_000) });
 
 const math: Toolset = {
   name: 'math',
   description: 'add and multiply two numbers',
   register(server) {
-    const pair = z.object({ a: z.number(), b: z.number() });
+    const pair = PAIR;
     server.registerTool('add', { description: 'Adds two numbers.', inputSchema: pair, annotations: { readOnlyHint: true } }, async ({ a, b }) => text(String(a + b)));
     server.registerTool('multiply', { description: 'Multiplies two numbers.', inputSchema: pair, annotations: { readOnlyHint: true } }, async ({ a, b }) =>
       text(String(a * b)),
@@ -18,7 +21,7 @@ const textTools: Toolset = {
   name: 'text',
   description: 'upper-case and reverse a string',
   register(server) {
-    const input = z.object({ text: z.string().max(10_000) });
+    const input = TEXT_INPUT;
     server.registerTool('uppercase', { description: 'Upper-cases a string.', inputSchema: input, annotations: { readOnlyHint: true } }, async (args) =>
       text(args.text.toUpperCase()),
     );
@@ -33,7 +36,10 @@ export const TOOLSETS: ReadonlyMap<string, Toolset> = new Map([math, textTools].
 
 export const enableToolset: ToolModule = {
   name: 'enable_toolset',
-  register(server, session) {
+  register(server, scope) {
+    // A per-connection tool list is the pattern the 2026-07-28 spec forbids: there, every toolset is listed.
+    if (scope.era !== 'legacy') return;
+    const { session } = scope;
     server.registerTool(
       'enable_toolset',
       {

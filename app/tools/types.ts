@@ -1,5 +1,5 @@
 // What a tool sees of its session: identity, its data (atomic, store-backed), toolsets, the replica serving it.
-import type { McpServer } from '@modelcontextprotocol/server';
+import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import type { DataValue } from '../sessions/data.js';
 
 export type { DataValue };
@@ -46,17 +46,63 @@ export interface SessionContext {
   clientInfo(): { name: string; version: string } | undefined;
 }
 
-/** A tool module registers one or more tools on a session's server. Add yours to `tools/index.ts`. */
-export interface ToolModule {
-  readonly name: string;
-  register(server: McpServer, session: SessionContext): void;
+/** A scratchpad's data: a session's data API plus `clear` (one atomic step). */
+export interface ScratchpadData extends SessionData {
+  /** Removes every key; resolves how many there were. */
+  clear(): Promise<number>;
 }
 
-/** A toolset: tools a session switches on with `enable_toolset`, remembered in its shape by name. */
+/**
+ * The caller's scratchpads: server-minted handles a client passes back as the `scratchpad` argument. A
+ * handle works on every replica and across restarts, only for the principal that opened it; every call
+ * on another principal's, an unknown or an expired one throws "Unknown or expired scratchpad…".
+ */
+export interface Scratchpads {
+  /** Their lifetime in words, for tool descriptions (e.g. "8 hours after its last use, 24 hours at most"). */
+  readonly lifetime: string;
+  /** Opens a new, empty scratchpad; resolves its handle. */
+  open(): Promise<string>;
+  data(handle: string): ScratchpadData;
+  /** The resource URI of a handle, `scratchpad://<handle>`: listeners hear `resources/updated` for it. */
+  uri(handle: string): string;
+}
+
+interface ScopeBase {
+  readonly replica: ReplicaInfo;
+  readonly scratchpads: Scratchpads;
+}
+
+/** A legacy-era (2025) session: state may live in the session, and the server may ask the client. */
+export interface LegacyScope extends ScopeBase {
+  readonly era: 'legacy';
+  readonly session: SessionContext;
+}
+
+/** A modern-era (2026-07-28) request: no session; state lives behind handles, input comes as `input_required`. */
+export interface ModernScope extends ScopeBase {
+  readonly era: 'modern';
+  /**
+   * Seals what a tool needs back on the retry of an `input_required` call (HMAC'd under the fleet's key,
+   * bound to the caller and the method): any replica can verify it. The retry reads it, verified, with
+   * `ctx.mcpReq.requestState<T>()`. Signed, not encrypted: the client can read it.
+   */
+  sealState(payload: Record<string, unknown>, ctx: ServerContext): Promise<string>;
+}
+
+/** What a tool is registered for: one legacy session, or one stateless modern request. */
+export type ToolScope = LegacyScope | ModernScope;
+
+/** A tool module registers one or more tools on a server, for either era. Add yours to `tools/index.ts`. */
+export interface ToolModule {
+  readonly name: string;
+  register(server: McpServer, scope: ToolScope): void;
+}
+
+/** A toolset: tools a legacy session switches on with `enable_toolset` (listed unconditionally in the modern era). */
 export interface Toolset {
   readonly name: string;
   readonly description: string;
-  register(server: McpServer, session: SessionContext): void;
+  register(server: McpServer, scope: ToolScope): void;
 }
 
 /** A text result, the shape most tools answer with. */

@@ -26,6 +26,8 @@ export type AppAuth =
 
 /** Name of the Container App secret that carries the API keys; the env var refers to it by this name. */
 export const API_KEYS_APP_SECRET = 'mcp-api-keys';
+/** Name of the Container App secret that carries the fleet's requestState key (MCP_REQUEST_STATE_KEY). */
+export const REQUEST_STATE_APP_SECRET = 'mcp-request-state-key';
 
 export interface McpContainerAppProps {
   readonly environmentName: string;
@@ -40,6 +42,10 @@ export interface McpContainerAppProps {
   readonly identityClientId: string;
   readonly keyVaultUri: string;
   readonly redisSecretName: string;
+  /** Versionless Key Vault secret URL of the requestState key every replica shares (input_required rounds on any replica). */
+  readonly requestStateSecretId: string;
+  /** The Redis endpoint is an OSS-protocol cluster node: the app gets `REDIS_CLUSTER=true`. */
+  readonly redisCluster: boolean;
   readonly keyPrefix: string;
   readonly port: number;
   readonly cpu: number;
@@ -93,6 +99,9 @@ export class McpContainerApp extends Construct {
     const probe = { transport: 'HTTP', port: props.port };
     const auth = authSettings(props.auth, props.identityId);
     const telemetry = telemetrySettings(props.telemetryConnectionString);
+    // A Key Vault reference like the API keys: the value never appears in the app's configuration.
+    auth.secrets.push({ name: REQUEST_STATE_APP_SECRET, keyVaultSecretId: props.requestStateSecretId, identity: props.identityId });
+    auth.env.push({ name: ENV.requestStateKey, secretName: REQUEST_STATE_APP_SECRET });
     const allowedHosts = props.auth.mode === 'oauth' ? `${publicHost},${props.auth.customDomain}` : publicHost;
     this.app = new ContainerApp(this, 'app', {
       name: props.appName,
@@ -132,6 +141,8 @@ export class McpContainerApp extends Construct {
             env: [
               { name: ENV.keyVaultUrl, value: props.keyVaultUri },
               { name: ENV.redisSecretName, value: props.redisSecretName },
+              // The client follows the database's clustering policy (a plain client on OSSCluster gets MOVED).
+              ...(props.redisCluster ? [{ name: ENV.redisCluster, value: 'true' }] : []),
               // DefaultAzureCredential picks the user-assigned identity by this client id.
               { name: ENV.azureClientId, value: props.identityClientId },
               { name: ENV.keyPrefix, value: props.keyPrefix },

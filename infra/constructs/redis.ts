@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { RedisCache } from '@cdktf/provider-azurerm/lib/redis-cache/index.js';
 import { ManagedRedis } from '@cdktf/provider-azurerm/lib/managed-redis/index.js';
-import type { RedisCacheSku, RedisFlavour } from '../config.js';
+import type { ManagedRedisClustering, RedisCacheSku, RedisFlavour } from '../config.js';
 
 export interface SessionRedisProps {
   readonly flavour: RedisFlavour;
@@ -14,6 +14,8 @@ export interface SessionRedisProps {
   readonly cacheSku: RedisCacheSku;
   /** Used when `flavour` is `managed`. */
   readonly managedSku: string;
+  /** Used when `flavour` is `managed`. */
+  readonly clustering: ManagedRedisClustering;
   /** False: the cache answers only through a private endpoint (`network: 'private'`). */
   readonly publicNetworkAccess: boolean;
   readonly tags: Readonly<Record<string, string>>;
@@ -31,6 +33,8 @@ export class SessionRedis extends Construct {
    * The key is URL-encoded: Azure keys are base64 and a `/` or `+` would otherwise break URL parsing.
    */
   readonly connectionUrl: string;
+  /** The endpoint is one node of an OSS-protocol cluster: the app must connect cluster-aware (`REDIS_CLUSTER=true`). */
+  readonly clustered: boolean;
 
   constructor(scope: Construct, id: string, props: SessionRedisProps) {
     super(scope, id);
@@ -69,8 +73,9 @@ export class SessionRedis extends Construct {
           accessKeysAuthenticationEnabled: true,
           clientProtocol: 'Encrypted',
           evictionPolicy: 'AllKeysLRU',
-          // One endpoint that proxies to the shards, so a non-cluster client (ioredis `Redis`) works.
-          clusteringPolicy: 'EnterpriseCluster',
+          // EnterpriseCluster: one endpoint that proxies to the shards, so a plain client (ioredis `Redis`)
+          // works. OSSCluster: clients talk to each shard (ioredis `Cluster`), no proxy hop.
+          clusteringPolicy: props.clustering,
         },
         tags: { ...props.tags },
       });
@@ -80,6 +85,7 @@ export class SessionRedis extends Construct {
       this.port = Fn.tostring(managed.defaultDatabase.port);
       key = managed.defaultDatabase.primaryAccessKey;
     }
+    this.clustered = props.flavour === 'managed' && props.clustering === 'OSSCluster';
     this.connectionUrl = `rediss://:${Fn.urlencode(key)}@${this.host}:${this.port}`;
   }
 }

@@ -38,6 +38,21 @@ describe('new-session rate limit', () => {
     await rawPost(server.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, as(KEY_A, { 'mcp-session-id': session }));
     expect((await rawPost(server.url, call, as(KEY_A, { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' }))).status).toBe(200);
   });
+  it('counts every initialize, whatever Mcp-Session-Id it carries (its own, made up, not minted): the header buys no extra sessions', async () => {
+    const as = (key: string, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key}`, ...headers });
+    const own = (await rawPost(server.url, INIT, as(KEY_B))).headers.get('mcp-session-id') as string;
+    const ids = [own, '8f14e45f-ceea-467f-a0e6-0123456789ab', 'not-a-minted-id'];
+    const flood = await Promise.all(Array.from({ length: 20 }, (_, i) => rawPost(server.url, INIT, as(KEY_B, { 'mcp-session-id': ids[i % ids.length] as string }))));
+    // KEY_B made one session in the test above and one here: one token left of its three.
+    const accepted = flood.filter((r) => r.status === 200);
+    expect(accepted).toHaveLength(1);
+    expect(flood.filter((r) => r.status === 429)).toHaveLength(19);
+    expect(accepted[0]?.headers.get('mcp-session-id')).not.toBe(own);
+    // A request that is no initialize is not limited, with or without a session id.
+    const call = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
+    await rawPost(server.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, as(KEY_B, { 'mcp-session-id': own }));
+    expect((await rawPost(server.url, call, as(KEY_B, { 'mcp-session-id': own, 'mcp-protocol-version': '2025-06-18' }))).status).toBe(200);
+  });
 });
 
 describe('RateLimiter', () => {

@@ -10,6 +10,8 @@ import { TestIssuer } from './issuer.js';
 
 const silent = pino({ level: 'silent' });
 const AUDIENCE = 'api-client-id';
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const OTHER_TENANT = '00000000-1111-2222-3333-444444444444';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -42,7 +44,7 @@ function recording(auth: AuthConfig) {
   return { seen, call };
 }
 
-const oauth = (rolesAsScopes = false): AuthConfig => ({ mode: 'oauth', issuer: issuer.issuer, audience: [AUDIENCE], jwksUrl: issuer.jwksUrl, requiredScopes: ['mcp.access'], rolesAsScopes });
+const oauth = (rolesAsScopes = false, iss = issuer.issuer): AuthConfig => ({ mode: 'oauth', issuer: iss, audience: [AUDIENCE], jwksUrl: issuer.jwksUrl, requiredScopes: ['mcp.access'], rolesAsScopes });
 const hash = (value: unknown) => `oauth:${createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32)}`;
 
 describe('principal', () => {
@@ -59,15 +61,33 @@ describe('principal', () => {
     expect(seen).toEqual(['key:ci', 'key:laptop']);
   });
 
-  it("is a hash of Entra's (tid, oid) when present, else of (iss, sub), and never the token", async () => {
-    const { seen, call } = recording(oauth());
-    const entra = await issuer.token(AUDIENCE, { scp: 'mcp.access', tid: 'tenant', oid: 'object', sub: 'pairwise-1' });
-    const sameUserOtherApp = await issuer.token(AUDIENCE, { scp: 'mcp.access', tid: 'tenant', oid: 'object', sub: 'pairwise-2' });
-    const standard = await issuer.token(AUDIENCE, { scp: 'mcp.access', sub: 'alice' });
-    for (const token of [entra, sameUserOtherApp, standard]) expect(await call(token)).toBe(200);
-    expect(seen).toEqual([hash(['tid+oid', 'tenant', 'object']), hash(['tid+oid', 'tenant', 'object']), hash(['iss+sub', issuer.issuer, 'alice'])]);
-    expect(seen[0]).toMatch(/^oauth:[0-9a-f]{32}$/);
+  it("is a hash of Entra's (tid, oid) for a token Entra issued (v2.0 and v1 issuers), and never the token", async () => {
+    for (const entraIssuer of [`https://login.microsoftonline.com/${TENANT}/v2.0`, `https://sts.windows.net/${TENANT}/`]) {
+      const { seen, call } = recording(oauth(false, entraIssuer));
+      const entra = await issuer.token(AUDIENCE, { scp: 'mcp.access', tid: TENANT, oid: 'object', sub: 'pairwise-1' }, { issuer: entraIssuer });
+      const sameUserOtherApp = await issuer.token(AUDIENCE, { scp: 'mcp.access', tid: TENANT, oid: 'object', sub: 'pairwise-2' }, { issuer: entraIssuer });
+      for (const token of [entra, sameUserOtherApp]) expect(await call(token)).toBe(200);
+      expect(seen).toEqual([hash(['tid+oid', TENANT, 'object']), hash(['tid+oid', TENANT, 'object'])]);
+      expect(seen[0]).toMatch(/^oauth:[0-9a-f]{32}$/);
+    }
     expect(issuer.discoveryFetches).toBe(0); // OAUTH_JWKS_URL given: no discovery
+  });
+
+  it('is a hash of (iss, sub) for any other issuer, even when the token carries tid and oid: no one can claim an Entra principal', async () => {
+    const { seen, call } = recording(oauth());
+    const standard = await issuer.token(AUDIENCE, { scp: 'mcp.access', sub: 'alice' });
+    const impostor = await issuer.token(AUDIENCE, { scp: 'mcp.access', tid: TENANT, oid: 'object', sub: 'mallory' });
+    for (const token of [standard, impostor]) expect(await call(token)).toBe(200);
+    expect(seen).toEqual([hash(['iss+sub', issuer.issuer, 'alice']), hash(['iss+sub', issuer.issuer, 'mallory'])]);
+    expect(seen).not.toContain(hash(['tid+oid', TENANT, 'object']));
+  });
+
+  it("is (iss, sub) for an Entra issuer whose tenant is not the token's tid", async () => {
+    const entraIssuer = `https://login.microsoftonline.com/${TENANT}/v2.0`;
+    const { seen, call } = recording(oauth(false, entraIssuer));
+    const otherTenant = await issuer.token(AUDIENCE, { scp: 'mcp.access', tid: OTHER_TENANT, oid: 'object', sub: 'pairwise-1' }, { issuer: entraIssuer });
+    expect(await call(otherTenant)).toBe(200);
+    expect(seen).toEqual([hash(['iss+sub', entraIssuer, 'pairwise-1'])]);
   });
 
   it('ignores roles unless they are configured to count as scopes', async () => {

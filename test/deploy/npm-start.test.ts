@@ -26,7 +26,7 @@ describe('npm start', () => {
     npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     try {
-      await expect.poll(() => output, { timeout: 25_000, interval: 50 }).toContain('mcp-continuity listening on');
+      await expect.poll(() => output, { timeout: 60_000, interval: 50 }).toContain('mcp-continuity listening on');
       const pid = Number(/"pid":(\d+)/.exec(output)?.[1]);
       // No sh in between: the server's parent is npm itself (sh exec'd node).
       expect(parentOf(pid)).toBe(npm.pid);
@@ -39,5 +39,5 @@ describe('npm start', () => {
     } finally {
       if (npm.exitCode === null) npm.kill('SIGKILL');
     }
-  }, 40_000);
+  }, 90_000);
 });

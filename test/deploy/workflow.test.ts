@@ -38,6 +38,11 @@ describe('the ci workflow', () => {
     expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/npm ci[^\n]*\nnpm test\n/);
   });
 
+  it('prepares Docker before the tests and makes the container tests required there (no silent skip)', () => {
+    const run = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    expect(run).toMatch(/^bash scripts\/docker-test-env\.sh\nexport CONTAINER_TESTS=required\n(.*\n)*npm test\n/m);
+  });
+
   it('deploys prod with npm run deploy on a v* tag, after the tests, only where Azure is configured', () => {
     expect(ci).toMatch(/tags: \['v\*'\]/);
     const deploy = job('deploy');

@@ -27,7 +27,7 @@ describe('key mode (the default)', () => {
 
   it('declares the API keys as a Key Vault reference to the versionless mcp-api-keys secret, read with the app identity', () => {
     // The other secret is the Application Insights connection string (test/infra/monitoring.test.ts).
-    expect(app.secret.filter((s: Json) => s.name !== TELEMETRY_APP_SECRET)).toEqual([
+    expect(app.secret.filter((s: Json) => s.name !== TELEMETRY_APP_SECRET && s.name !== 'mcp-request-state-key')).toEqual([
       { name: 'mcp-api-keys', key_vault_secret_id: `${ref(vault, 'vault_uri')}secrets/mcp-api-keys`, identity: ref(identity, 'id') },
     ]);
   });
@@ -44,7 +44,7 @@ describe('key mode (the default)', () => {
 
   it('leaves the key value out of Terraform: no Key Vault secret resource for it and no value in any secret block', () => {
     const secrets = Object.values(resourcesOf(json, 'azurerm_key_vault_secret')).map((s) => s.name);
-    expect(secrets).toEqual(['redis-connection-string']);
+    expect(secrets.sort()).toEqual(['mcp-request-state-key', 'redis-connection-string']);
     expect(app.secret.filter((s: Json) => 'value' in s).map((s: Json) => s.name)).toEqual([TELEMETRY_APP_SECRET]);
   });
 
@@ -62,7 +62,7 @@ describe('auth none', () => {
   it('sets AUTH_MODE=none and references no API-keys secret', () => {
     expect(envOf(json).get(ENV.authMode)?.value).toBe('none');
     expect(envOf(json).has(ENV.apiKeys)).toBe(false);
-    expect(only(json, 'azurerm_container_app').body.secret.map((s: Json) => s.name)).toEqual([TELEMETRY_APP_SECRET]);
+    expect(only(json, 'azurerm_container_app').body.secret.map((s: Json) => s.name).sort()).toEqual(['mcp-request-state-key', TELEMETRY_APP_SECRET].sort());
   });
 });
 

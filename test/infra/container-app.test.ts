@@ -18,7 +18,7 @@ describe('the Container App', () => {
   it('sets exactly the env names of the Key Vault path and key auth', () => {
     const names = container.env.map((e: { name: string }) => e.name).sort();
     const expected = [ENV.keyVaultUrl, ENV.redisSecretName, ENV.azureClientId, ENV.keyPrefix, ENV.allowedHosts, ENV.host, ENV.port];
-    expect(names).toEqual([...expected, ENV.trustProxy, ENV.authMode, ENV.apiKeys, ENV.appInsightsConnectionString].sort());
+    expect(names).toEqual([...expected, ENV.trustProxy, ENV.authMode, ENV.apiKeys, ENV.appInsightsConnectionString, ENV.requestStateKey].sort());
   });
 
   it('sets only env names the server reads (app/config.ts ENV)', () => {
@@ -49,9 +49,9 @@ describe('the Container App', () => {
     expect(app.ingress).toMatchObject({ external_enabled: true, allow_insecure_connections: false, target_port: 3000 });
   });
 
-  it('starts only after the identity may read both secrets', () => {
+  it('starts only after the identity may read its three secrets', () => {
     const readers = where(json, 'azurerm_role_assignment', (b) => b.role_definition_name === 'Key Vault Secrets User');
-    expect(readers).toHaveLength(2);
+    expect(readers).toHaveLength(3);
     for (const reader of readers) expect(app.depends_on).toContain(reader.address);
   });
 

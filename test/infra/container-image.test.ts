@@ -44,6 +44,6 @@ describe('compose.yaml', () => {
   it('gives the app only environment names that app/config.ts reads', () => {
     const block = compose.slice(compose.indexOf('    environment:'), compose.indexOf('    ports:'));
     const names = [...block.matchAll(/^ {6}([A-Z_]+):/gm)].map((m) => m[1]);
-    expect(names).toEqual([ENV.redisUrl, ENV.host, ENV.port, ENV.allowedHosts]);
+    expect(names).toEqual([ENV.redisUrl, ENV.host, ENV.port, ENV.allowedHosts, ENV.drainDelay, ENV.allowedOrigins]);
   });
 });

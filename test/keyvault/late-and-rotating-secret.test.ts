@@ -43,8 +43,11 @@ describe('keyvault: a secret that arrives late', () => {
   it('keeps retrying while Key Vault answers 403, reports waiting, then delivers the value exactly once', async () => {
     fake.setSecret(name, connection('late-p4ss'));
     fake.deny();
-    const started = Date.now();
     const child = startChild();
+    // The 2 s of 403s count from the first one served: a loaded machine may take longer than that to start the child.
+    const forbiddenSoFar = () => fake.vaultRequests.filter((r) => r.outcome === 'forbidden' && r.path === `/secrets/${name}/`).length;
+    await expect.poll(forbiddenSoFar, { timeout: 20_000, interval: 10 }).toBeGreaterThan(0);
+    const started = Date.now();
     setTimeout(() => fake.allow(), 2000);
 
     const waiting = await child.waitFor((e) => e.event === 'state' && String(e.reason).startsWith('403'));

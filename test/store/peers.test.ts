@@ -1,14 +1,15 @@
 // Peer messages between replicas: a replica's own channel, the fleet channel, the answers mailbox,
-// and the in-process adapter, which is a fleet of one.
+// and the in-process adapter, which is a fleet of one; on one Redis node and on a 3-master Redis Cluster.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
 import { decodePeerMessage } from '../../app/sessions/peer-messages.js';
 import type { PeerMessage } from '../../app/sessions/store.js';
-import { useRedisStores } from '../support/stores.js';
+import { useClusterStores, useRedisStores } from '../support/stores.js';
 
-const fixture = useRedisStores(500);
+const single = useRedisStores(500);
+const clustered = useClusterStores(500);
 
 async function until(check: () => boolean, ms = 2000): Promise<void> {
   const started = Date.now();
@@ -18,7 +19,12 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-describe('peer messages', () => {
+const topologies = [
+  ['one node', single],
+  ['cluster', clustered],
+] as const;
+
+describe.each(topologies)('peer messages (%s)', (_name, fixture) => {
   it('peers:direct — a message to one replica reaches that replica only, and its answer stays readable for a minute', async () => {
     const prefix = `peers${randomUUID().slice(0, 6)}:`;
     const [a, b, c] = [await fixture.open({ prefix }), await fixture.open({ prefix }), await fixture.open({ prefix })];
@@ -47,6 +53,9 @@ describe('peer messages', () => {
     await sleep(50);
     expect(heard.sort()).toEqual(['b cancelled', 'c cancelled']);
   });
+});
+
+describe('peer messages in one process', () => {
 
   it('peers:memory — one process is the whole fleet: only its own address answers', async () => {
     const store = new MemorySessionStore();

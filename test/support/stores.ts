@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { RedisSessionStore } from '../../app/sessions/redis-store.js';
 import { parseRedisUrl } from '../../app/sessions/redis-url.js';
 import { TestRedis } from './redis.js';
+import { TestRedisCluster } from './redis-cluster.js';
 
 export interface RedisStoreFixture {
   /** The suite's redis-server (started in beforeAll). */
@@ -31,6 +32,38 @@ export function useRedisStores(commandTimeoutMs: number): RedisStoreFixture {
     async open({ target, prefix } = {}) {
       const server = target ?? this.redis;
       const store = new RedisSessionStore({ target: parseRedisUrl(server.url), keyPrefix: prefix ?? `t${randomUUID().slice(0, 8)}:`, commandTimeoutMs, heartbeatMs: 200 });
+      opened.push(store);
+      expect(await store.waitUntilReady(5000)).toBe(true);
+      return store;
+    },
+  };
+}
+
+export interface ClusterStoreFixture {
+  /** The suite's 3-master cluster (started in beforeAll). */
+  readonly cluster: TestRedisCluster;
+  /** A connected cluster-mode store under a fresh prefix. */
+  open(options?: { prefix?: string }): Promise<RedisSessionStore>;
+}
+
+/** Registers beforeAll/afterAll hooks that start one local Redis Cluster for the calling suite. */
+export function useClusterStores(commandTimeoutMs: number): ClusterStoreFixture {
+  let cluster: TestRedisCluster | undefined;
+  const opened: RedisSessionStore[] = [];
+  beforeAll(async () => {
+    cluster = await TestRedisCluster.start();
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    await cluster?.close();
+  });
+  return {
+    get cluster() {
+      if (!cluster) throw new Error('the suite Redis Cluster is not started yet');
+      return cluster;
+    },
+    async open({ prefix } = {}) {
+      const store = new RedisSessionStore({ target: parseRedisUrl(this.cluster.url), cluster: true, keyPrefix: prefix ?? `t${randomUUID().slice(0, 8)}:`, commandTimeoutMs, heartbeatMs: 200 });
       opened.push(store);
       expect(await store.waitUntilReady(5000)).toBe(true);
       return store;

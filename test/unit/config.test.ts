@@ -33,6 +33,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MAX_SESSIONS_PER_PRINCIPAL: '0' })).toThrow(/MAX_SESSIONS_PER_PRINCIPAL/);
   });
 
+  it('reads the requestState key (absent by default) and refuses one shorter than 32 bytes, naming the variable', () => {
+    expect(loadConfig({}).requestStateKey).toBeUndefined();
+    expect(loadConfig({ MCP_REQUEST_STATE_KEY: 'k'.repeat(32) }).requestStateKey).toBe('k'.repeat(32));
+    expect(() => loadConfig({ MCP_REQUEST_STATE_KEY: 'short' })).toThrow(/MCP_REQUEST_STATE_KEY: must be at least 32 bytes/);
+  });
+
+  it('reads REDIS_CLUSTER as true or false (default false), naming the variable otherwise', () => {
+    expect(loadConfig({}).redisCluster).toBe(false);
+    expect(loadConfig({ REDIS_CLUSTER: 'TRUE' }).redisCluster).toBe(true);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'yes' })).toThrow(/REDIS_CLUSTER/);
+  });
+
   it('reads Key Vault settings only when KEY_VAULT_URL is set', () => {
     const config = loadConfig({ KEY_VAULT_URL: 'https://kv.vault.azure.net/', AZURE_CLIENT_ID: 'abc', KEY_VAULT_TIMEOUT: '3s' });
     expect(config.keyVault).toEqual({ url: 'https://kv.vault.azure.net/', secretName: 'redis-connection-string', clientId: 'abc', timeoutMs: 3000, refreshIntervalMs: 900_000 });

@@ -42,9 +42,9 @@ describe('format window: shapes', () => {
 describe('format window: event ids', () => {
   it('format:event-ids — mints ids of its own version and parses those of the previous, own and next one', () => {
     expect(formatEventId(TAG, STREAM, 'w1', 10)).toBe(idOf(FORMAT_VERSION));
-    for (let v = READABLE_VERSIONS.min; v <= READABLE_VERSIONS.max; v++) expect(parseEventId(idOf(v))).toEqual({ format: v, tag: TAG, streamId: STREAM });
+    for (let v = READABLE_VERSIONS.min; v <= READABLE_VERSIONS.max; v++) expect(parseEventId(idOf(v))).toEqual({ format: v, tag: TAG, streamId: STREAM, writer: 'w1' });
     // A newer format may append parts: ignored, as long as they stay short.
-    expect(parseEventId(idOf(FORMAT_VERSION + 1, '.r2'))).toEqual({ format: FORMAT_VERSION + 1, tag: TAG, streamId: STREAM });
+    expect(parseEventId(idOf(FORMAT_VERSION + 1, '.r2'))).toEqual({ format: FORMAT_VERSION + 1, tag: TAG, streamId: STREAM, writer: 'w1' });
     expect(parseEventId(idOf(FORMAT_VERSION, '.a.b.c.d'))).toBeUndefined();
     expect(parseEventId(idOf(FORMAT_VERSION, '.UPPER'))).toBeUndefined();
   });
