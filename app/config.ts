@@ -44,6 +44,17 @@ export const ENV = {
   requestBodyTimeout: 'REQUEST_BODY_TIMEOUT',
   drainDelay: 'DRAIN_DELAY',
   drainTimeout: 'DRAIN_TIMEOUT',
+  otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  otlpTracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  otlpMetricsEndpoint: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+  otlpHeaders: 'OTEL_EXPORTER_OTLP_HEADERS',
+  otelDisabled: 'OTEL_SDK_DISABLED',
+  otelServiceName: 'OTEL_SERVICE_NAME',
+  otelSpanDelay: 'OTEL_BSP_SCHEDULE_DELAY',
+  otelMetricInterval: 'OTEL_METRIC_EXPORT_INTERVAL',
+  otelSampler: 'OTEL_TRACES_SAMPLER',
+  otelSamplerArg: 'OTEL_TRACES_SAMPLER_ARG',
+  appInsightsConnectionString: 'APPLICATIONINSIGHTS_CONNECTION_STRING',
   requestStateKey: 'MCP_REQUEST_STATE_KEY',
 } as const;
 
@@ -73,6 +84,32 @@ export type AuthConfig =
       /** Count `roles` (app-only Entra tokens) as scopes; off by default. */
       readonly rolesAsScopes: boolean;
     };
+
+/**
+ * Where telemetry goes. `off` (neither exporter configured) loads no telemetry module at all. The
+ * intervals are the standard OTEL_BSP_SCHEDULE_DELAY / OTEL_METRIC_EXPORT_INTERVAL, in milliseconds.
+ */
+/** Which traces are recorded: a share of new traces (`ratio`), and whether a client's sampled flag decides for its own. */
+export interface TraceSampling {
+  readonly ratio: number;
+  readonly parentBased: boolean;
+}
+
+export type TelemetryConfig =
+  | { readonly exporter: 'off' }
+  | {
+      readonly exporter: 'otlp';
+      readonly serviceName: string;
+      /** OTLP/HTTP (JSON) endpoints; undefined: that signal is not exported. */
+      readonly tracesUrl: string | undefined;
+      readonly metricsUrl: string | undefined;
+      /** Sent with every export (e.g. a collector's API key). Never logged. */
+      readonly headers: Readonly<Record<string, string>>;
+      readonly spanDelayMs: number;
+      readonly metricIntervalMs: number;
+      readonly sampling: TraceSampling;
+    }
+  | { readonly exporter: 'azure-monitor'; readonly serviceName: string; readonly connectionString: string; readonly spanDelayMs: number; readonly metricIntervalMs: number; readonly sampling: TraceSampling };
 
 /** A token bucket: `tokens` per `perMs`, burst = `tokens`. */
 export interface Rate {
@@ -160,6 +197,8 @@ export interface Config {
    * 20 s; delay + timeout must stay below the platform's grace period (45 s in infra/).
    */
   readonly drainTimeoutMs: number;
+  /** Traces and metrics: OTLP/HTTP, Azure Monitor, or off (default, and free). */
+  readonly telemetry: TelemetryConfig;
 }
 
 /** A configuration error names the variable and says what is accepted. */
@@ -279,6 +318,55 @@ function defaultOrigins(allowedHosts: readonly string[], port: number, publicUrl
   return publicUrl ? [...own, new URL(publicUrl).origin] : own;
 }
 
+/** `k=v,k2=v2` (values percent-encoded), the OTLP headers format. */
+function parseHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+const SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+
+/** The standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (default: every trace, parent-based). */
+function parseSampling(get: (name: EnvName) => string | undefined): TraceSampling {
+  const sampler = (get(ENV.otelSampler) ?? 'parentbased_always_on').toLowerCase();
+  if (!(SAMPLERS as readonly string[]).includes(sampler)) throw new ConfigError(ENV.otelSampler, `must be one of ${SAMPLERS.join(', ')}, got "${sampler}"`);
+  let ratio = sampler.endsWith('always_off') ? 0 : 1;
+  if (sampler.endsWith('traceidratio')) {
+    const raw = get(ENV.otelSamplerArg) ?? '1';
+    ratio = Number(raw);
+    if (!(ratio >= 0 && ratio <= 1)) throw new ConfigError(ENV.otelSamplerArg, `must be a number from 0 to 1 (the share of traces kept), got "${raw}"`);
+  }
+  return { ratio, parentBased: sampler.startsWith('parentbased') };
+}
+
+function parseTelemetry(get: (name: EnvName) => string | undefined): TelemetryConfig {
+  if ((get(ENV.otelDisabled) ?? '').toLowerCase() === 'true') return { exporter: 'off' };
+  const serviceName = get(ENV.otelServiceName) ?? 'mcp-continuity';
+  const ms = (name: EnvName, fallback: number) => parseInteger(name, get(name) ?? String(fallback), 1, 86_400_000);
+  const spanDelayMs = ms(ENV.otelSpanDelay, 5000);
+  const metricIntervalMs = ms(ENV.otelMetricInterval, 60_000);
+  const connectionString = get(ENV.appInsightsConnectionString);
+  if (connectionString) {
+    if (!/InstrumentationKey=/i.test(connectionString)) throw new ConfigError(ENV.appInsightsConnectionString, 'must be an Application Insights connection string (InstrumentationKey=...;IngestionEndpoint=...)');
+    return { exporter: 'azure-monitor', serviceName, connectionString, spanDelayMs, metricIntervalMs, sampling: parseSampling(get) };
+  }
+  const base = get(ENV.otlpEndpoint);
+  const signal = (name: EnvName, path: string): string | undefined => {
+    const raw = get(name) ?? (base ? `${base.replace(/\/+$/, '')}${path}` : undefined);
+    if (raw && !/^https?:\/\/[^/]+/.test(raw)) throw new ConfigError(base && !get(name) ? ENV.otlpEndpoint : name, `must be an http(s) URL, got "${raw}"`);
+    return raw;
+  };
+  const tracesUrl = signal(ENV.otlpTracesEndpoint, '/v1/traces');
+  const metricsUrl = signal(ENV.otlpMetricsEndpoint, '/v1/metrics');
+  if (!tracesUrl && !metricsUrl) return { exporter: 'off' };
+  return { exporter: 'otlp', serviceName, tracesUrl, metricsUrl, headers: parseHeaders(get(ENV.otlpHeaders)), spanDelayMs, metricIntervalMs, sampling: parseSampling(get) };
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads and validates the environment once. Throws `ConfigError` naming the first bad variable. */
@@ -363,5 +451,6 @@ export function loadConfig(env: Env = process.env): Config {
     // 0 is a valid drain delay (a local run, or a platform that stops routing before it signals).
     drainDelayMs: /^0+(\.0*)?\s*(ms|s|m|h|d)?$/.test(get(ENV.drainDelay) ?? '') ? 0 : duration(ENV.drainDelay, '15s'),
     drainTimeoutMs: duration(ENV.drainTimeout, '20s'),
+    telemetry: parseTelemetry(get),
   };
 }

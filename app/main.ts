@@ -1,6 +1,7 @@
 // Entry point: read the environment, start the server, drain on SIGTERM (SIGINT: without the delay).
 import { ConfigError, isLoopbackHost, loadConfig } from './config.js';
-import { createLogger, startServer } from './server.js';
+import { createLogger, replicaNameOf, startServer } from './server.js';
+import { startTelemetry, stopTelemetry } from './telemetry/index.js';
 
 /** Ctrl-C presses within this window that force an exit during a drain (the explicit escape; SIGTERM never forces). */
 const FORCE_PRESSES = 3;
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   }
   let running;
   try {
+    await startTelemetry(config.telemetry, logger, replicaNameOf(config));
     running = await startServer(config, { logger });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
       logger.error({ limitMs }, 'drain did not finish in time: exiting');
       process.exit(1);
     }, limitMs).unref();
-    running.drain({ delayMs }).then(
+    running.drain({ delayMs }).then(() => stopTelemetry()).then(
       () => {
         logger.info('stopped');
         process.exit(0);

@@ -1,5 +1,6 @@
 // Where the Redis connection string comes from: REDIS_URL, else a Key Vault secret watched in the background, else none.
 import type { Config } from './config.js';
+import { traceKeyVaultRead } from './telemetry/hooks.js';
 
 /** The one call we need from Key Vault; the production reader wraps `SecretClient`. */
 export interface SecretReader {
@@ -149,7 +150,7 @@ export class RedisSecretSource {
     clearTimeout(this.#timer);
     this.#lastReadAt = this.#o.now();
     try {
-      const secret = await this.#readOnce();
+      const secret = await traceKeyVaultRead(() => this.#readOnce());
       const value = secret.value?.trim();
       if (!value) throw new UnusableSecretError('empty', `secret "${this.#o.secretName}" is empty`);
       const invalid = this.#o.validate?.(value);

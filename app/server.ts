@@ -20,6 +20,7 @@ import { RedisLimits } from './sessions/redis-limits.js';
 import { RedisSessionStore } from './sessions/redis-store.js';
 import { describeRedisTarget, parseRedisUrl, RedisUrlError } from './sessions/redis-url.js';
 import type { SessionStore } from './sessions/store.js';
+import { observeHost, instrumentStore, logIds, drained } from './telemetry/server-hooks.js';
 
 export interface RunningServer {
   /** The MCP endpoint, e.g. http://127.0.0.1:3000/mcp. */
@@ -47,8 +48,11 @@ export interface StartOptions {
 /** This process's replica name: configured, or random (a host name would tell strangers about the host). */
 const PROCESS_REPLICA = `replica-${randomBytes(3).toString('hex')}`;
 
+/** The name this replica goes by in logs, `session_info` and telemetry (`service.instance.id`). */
+export const replicaNameOf = (config: Pick<Config, 'replicaName'>): string => config.replicaName ?? PROCESS_REPLICA;
+
 export function createLogger(config: Pick<Config, 'logLevel' | 'replicaName'>): Logger {
-  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? PROCESS_REPLICA, host: hostname(), pid: process.pid } });
+  return pino({ level: config.logLevel, base: { replica: config.replicaName ?? PROCESS_REPLICA, host: hostname(), pid: process.pid }, mixin: logIds });
 }
 
 interface OpenedStore {
@@ -120,7 +124,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ? new RedisLimits({ client: () => store.commandClient, keyPrefix: config.keyPrefix, rate: config.sessionCreateRate, onStatus: ({ level, message }) => logger[level](message) })
       : undefined;
   const host = new SessionHost({
-    store,
+    store: instrumentStore(store),
     scratchpads,
     logger,
     replica,
@@ -135,6 +139,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     responseMode: config.responseMode,
   });
   let draining = false;
+  observeHost(host);
   const app = createApp({
     host,
     modern,
@@ -162,6 +167,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const drain = (delayMs: number) =>
     (closing ??= (async () => {
       draining = true;
+      const drainStarted = performance.now();
       // A listen is not a call in flight: it ends now (empty result, then close) and the client listens elsewhere.
       void modern.closeListens();
       logger.info({ delayMs, drainTimeoutMs: config.drainTimeoutMs }, 'draining: /readyz now fails; serving as usual until the ingress stops routing here');
@@ -180,6 +186,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clearTimeout(force);
       stop();
       await store.close();
+      drained(drainStarted, cut);
     })());
   return {
     url,

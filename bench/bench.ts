@@ -14,6 +14,7 @@ import { modern, type ModernFigures } from './modern-bench.js';
 import { limitsCost, type LimitsFigures } from './limits-bench.js';
 import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
+import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -30,6 +31,7 @@ const { values: flags } = parseArgs({
     'auth-only': { type: 'boolean', default: false },
     'elicit-samples': { type: 'string', default: process.env.BENCH_ELICIT_SAMPLES ?? '200' },
     'elicit-only': { type: 'boolean', default: false },
+    'telemetry-only': { type: 'boolean', default: false },
     'modern-only': { type: 'boolean', default: false },
     listeners: { type: 'string', default: process.env.BENCH_LISTENERS ?? '100' },
     'listen-samples': { type: 'string', default: process.env.BENCH_LISTEN_SAMPLES ?? '50' },
@@ -353,6 +355,15 @@ async function main(): Promise<void> {
   }
   const redis = await TestRedis.start();
   const probe = redis.client();
+  if (flags['telemetry-only']) {
+    const figures = await telemetryCost(redis, { sessions: K, ms: MS, rounds: ROUNDS, log }).finally(() => {
+      probe.disconnect();
+      return redis.close();
+    });
+    log(`telemetry exporting vs off (warm no-data call, Redis mode, median of ${ROUNDS} concurrent rounds): json ${figures.throughputRatio.json.toFixed(3)}x throughput (${figures.cpuRatio.json.toFixed(3)}x server CPU per request), sse ${figures.throughputRatio.sse.toFixed(3)}x (${figures.cpuRatio.sse.toFixed(3)}x); start-up ${Math.round(figures.startupMs.off)} ms off, ${Math.round(figures.startupMs.on)} ms on; receiver got ${figures.exported.spans} spans, ${figures.exported.metricPoints} metric points`);
+    console.log(JSON.stringify({ throughputRatio: figures.throughputRatio, cpuRatio: figures.cpuRatio, startupMs: figures.startupMs, exported: figures.exported }, null, 2));
+    return;
+  }
   if (flags['modern-only']) {
     try {
       const figures = await modern(redis, modernOptions());

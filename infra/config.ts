@@ -81,6 +81,8 @@ export interface StackConfig extends SecuritySettings {
   /** Key Vault soft-delete retention (7–90 days); with purge protection a vault name stays taken that long. */
   readonly keyVaultRetentionDays: number;
   readonly backend: BackendConfig;
+  /** Address the alerts notify (an action group); undefined: the alerts exist and notify nobody. */
+  readonly alertEmail?: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -177,6 +179,9 @@ function validate(c: StackConfig): void {
   if (c.keyVaultRetentionDays < 7 || c.keyVaultRetentionDays > 90) {
     throw new InfraConfigError('keyVaultRetentionDays', `Azure accepts 7–90, got ${c.keyVaultRetentionDays}`);
   }
+  if (c.alertEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(c.alertEmail)) {
+    throw new InfraConfigError('alertEmail', `"${c.alertEmail}" is not an email address (set INFRA_ALERT_EMAIL, or leave it unset for alerts without notification)`);
+  }
   validateSecurity(c, fail);
 }
 
@@ -212,6 +217,8 @@ export function applyEnvOverrides(base: StackConfig, env: Env): StackConfig {
   if (image !== undefined) overrides.image = image;
   const location = get('INFRA_LOCATION');
   if (location !== undefined) overrides.location = location;
+  const alertEmail = get('INFRA_ALERT_EMAIL');
+  if (alertEmail !== undefined) overrides.alertEmail = alertEmail;
   const seed = get('INFRA_NAME_SEED');
   if (seed !== undefined) overrides.nameSeed = seed;
   const backend = get('INFRA_BACKEND');

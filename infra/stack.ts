@@ -15,6 +15,9 @@ import { McpContainerApp, type AppAuth } from './constructs/container-app.js';
 import { PrivateNetwork } from './constructs/network.js';
 import { EntraApp } from './constructs/entra-app.js';
 import { stableUuid } from './naming.js';
+import { AppInsights } from './constructs/app-insights.js';
+import { Alerts } from './constructs/alerts.js';
+import { Workbook } from './constructs/workbook.js';
 
 /** A bare `name:tag` has no registry host: no `/`, or a first segment without `.`, `:` or `localhost`. */
 function hasRegistryHost(image: string): boolean {
@@ -32,6 +35,8 @@ export class McpContinuityStack extends TerraformStack {
   readonly containerApp: McpContainerApp;
   readonly network: PrivateNetwork | undefined;
   readonly entraApp: EntraApp | undefined;
+  readonly appInsights: AppInsights;
+  readonly alerts: Alerts;
 
   constructor(scope: Construct, config: StackConfig) {
     super(scope, config.environment);
@@ -62,6 +67,7 @@ export class McpContinuityStack extends TerraformStack {
     const common = { location: group.location, resourceGroupName: group.name, tags };
 
     const monitoring = new Monitoring(this, 'monitoring', { ...common, name: names.logAnalytics, retentionInDays: config.logRetentionDays });
+    this.appInsights = new AppInsights(this, 'app-insights', { ...common, name: `appi-${names.containerApp}`, workspaceId: monitoring.workspace.id });
     this.identity = new AppIdentity(this, 'identity', { ...common, name: names.identity });
     const principalId = this.identity.identity.principalId;
     const isPrivate = config.network === 'private';
@@ -141,8 +147,12 @@ export class McpContinuityStack extends TerraformStack {
       auth,
       infrastructureSubnetId: this.network?.appsSubnet.id,
       ingressAllowedCidrs: config.ingressAllowedCidrs,
+      telemetryConnectionString: this.appInsights.connectionString,
       dependsOn,
     });
+    const alerting = { ...common, prefix: names.containerApp, appInsightsId: this.appInsights.component.id };
+    this.alerts = new Alerts(this, 'alerts', { ...alerting, redisId: this.redis.resource.id, redisFlavour: config.redis, containerAppId: this.containerApp.app.id, email: config.alertEmail });
+    new Workbook(this, 'workbook', { ...alerting, name: stableUuid(config.project, config.environment, config.nameSeed, 'workbook'), displayName: `${names.containerApp}: on call` });
     this.outputs();
   }
 

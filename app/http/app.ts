@@ -7,6 +7,7 @@ import { HttpError, jsonRpcError, RPC } from './errors.js';
 import type { FleetLimits } from '../sessions/limits.js';
 import { createCreationLimiter } from './creation-limiter.js';
 import { createRebindingCheck } from './rebinding.js';
+import { rateLimited } from '../telemetry/hooks.js';
 
 /** What the app needs from the session host. `principal` is undefined only when auth is off. */
 export interface McpEndpoint {
@@ -79,6 +80,7 @@ export function createApp(options: AppOptions): App {
     const taken = await limiter.take(principal ?? `address:${context.clientAddress ?? 'unknown'}`);
     if (taken.ok) return undefined;
     options.logger.debug({ principal }, 'new-session rate limit reached');
+    rateLimited();
     return new HttpError(429, RPC.serverError, `Too many new sessions: retry after ${taken.retryAfterS} s, or reuse an open session`, {
       'retry-after': String(taken.retryAfterS),
     });

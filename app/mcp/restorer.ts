@@ -6,6 +6,7 @@ import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
 import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { LiveSession, LiveSessionInit } from './live-session.js';
+import { traceRestore } from '../telemetry/hooks.js';
 
 export interface RestorerOptions {
   readonly store: SessionStore;
@@ -48,7 +49,7 @@ export class Restorer {
       // Announcements left from an earlier restore are stale; those of one still running are not.
       if (others === 0) this.#announced.delete(id);
       this.#inFlight.set(id, others + 1);
-      pending = this.#restore(id, owner).finally(() => {
+      pending = traceRestore(id, () => this.#restore(id, owner)).finally(() => {
         this.#restoring.delete(key);
         const left = (this.#inFlight.get(id) ?? 1) - 1;
         if (left === 0) this.#inFlight.delete(id);

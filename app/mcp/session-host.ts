@@ -19,6 +19,7 @@ import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
+import { sessionEnded, sessionForeign, traceRequest } from '../telemetry/hooks.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -179,9 +180,9 @@ export class SessionHost {
     if (isInitializeRequest(body as JSONRPCMessage)) {
       // The body decides what creates a session, not the headers: an initialize with a session id pays too.
       await admitSession?.();
-      return this.#create(request, body as { params: Record<string, unknown> }, owner);
+      return traceRequest(request, body, () => this.#create(request, body as { params: Record<string, unknown> }, owner));
     }
-    return this.#existing(request, body, owner);
+    return traceRequest(request, body, () => this.#existing(request, body, owner));
   }
 
   async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
@@ -248,7 +249,10 @@ export class SessionHost {
     // builds nothing for them, and a live copy answers as if it were not here).
     if (session && session.principal !== owner) {
       // An unknown id's DELETE costs no restore, so neither does this one.
-      if (request.method !== 'DELETE') this.#restorer.foreign(id);
+      if (request.method !== 'DELETE') {
+        this.#restorer.foreign(id);
+        sessionForeign();
+      }
       throw sessionNotFound();
     }
     session ??= await this.#restorer.restore(id, owner);
@@ -303,12 +307,14 @@ export class SessionHost {
   #drop(session: LiveSession, why: string, level: 'info' | 'debug' = 'info'): void {
     if (this.#live.get(session.id, { touch: false }) === session) this.#live.delete(session.id);
     this.#o.logger[level]({ session: sessionTag(session.id), why }, 'session ended here');
+    sessionEnded(session.createdAt, why);
     this.#streams.closeSession(session.id);
     // Out of the cache now (the next request restores, or gets 404); calls in flight still get their answer.
     void session.retire();
   }
 
   async #deleted(session: LiveSession): Promise<void> {
+    sessionEnded(session.createdAt);
     this.#live.delete(session.id);
     this.#cap.release(session.principal, session.id);
     this.#streams.closeSession(session.id);

@@ -61,6 +61,8 @@ export interface McpContainerAppProps {
   readonly infrastructureSubnetId: string | undefined;
   /** If non-empty, ingress admits only these IPv4 CIDR ranges. */
   readonly ingressAllowedCidrs: readonly string[];
+  /** Application Insights connection string: passed as a Container App secret, never a plain env value. */
+  readonly telemetryConnectionString?: string | undefined;
   /** Role assignments that must exist before the first revision starts. */
   readonly dependsOn: ITerraformDependable[];
   readonly tags: Readonly<Record<string, string>>;
@@ -96,6 +98,7 @@ export class McpContainerApp extends Construct {
     const publicHost = `${props.appName}.${this.environment.defaultDomain}`;
     const probe = { transport: 'HTTP', port: props.port };
     const auth = authSettings(props.auth, props.identityId);
+    const telemetry = telemetrySettings(props.telemetryConnectionString);
     // A Key Vault reference like the API keys: the value never appears in the app's configuration.
     auth.secrets.push({ name: REQUEST_STATE_APP_SECRET, keyVaultSecretId: props.requestStateSecretId, identity: props.identityId });
     auth.env.push({ name: ENV.requestStateKey, secretName: REQUEST_STATE_APP_SECRET });
@@ -109,7 +112,7 @@ export class McpContainerApp extends Construct {
       identity: { type: 'UserAssigned', identityIds: [props.identityId] },
       registry: props.registryServer ? [{ server: props.registryServer, identity: props.identityId }] : undefined,
       workloadProfileName: props.infrastructureSubnetId ? CONSUMPTION : undefined,
-      secret: auth.secrets.length > 0 ? auth.secrets : undefined,
+      secret: auth.secrets.length + telemetry.secrets.length > 0 ? [...auth.secrets, ...telemetry.secrets] : undefined,
       ingress: {
         externalEnabled: true,
         allowInsecureConnections: false,
@@ -149,6 +152,7 @@ export class McpContainerApp extends Construct {
               // The ingress is the one proxy in front: the client address is the last X-Forwarded-For hop.
               { name: ENV.trustProxy, value: 'true' },
               ...auth.env,
+              ...telemetry.env,
             ],
             livenessProbe: [{ ...probe, path: '/healthz' }],
             readinessProbe: [{ ...probe, path: '/readyz' }],
@@ -193,4 +197,16 @@ function authSettings(auth: AppAuth, identityId: string) {
     );
   }
   return { env, secrets };
+}
+
+/** Name of the Container App secret that carries the Application Insights connection string. */
+export const TELEMETRY_APP_SECRET = 'appinsights-connection-string';
+
+/** The app exports to Azure Monitor when the connection string is set; it stays out of the plain env. */
+function telemetrySettings(connectionString: string | undefined) {
+  if (!connectionString) return { env: [], secrets: [] };
+  return {
+    env: [{ name: ENV.appInsightsConnectionString, secretName: TELEMETRY_APP_SECRET }],
+    secrets: [{ name: TELEMETRY_APP_SECRET, value: connectionString }],
+  };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ENV } from '../../app/config.js';
 import { applyEnvOverrides, ENVIRONMENTS, InfraConfigError } from '../../infra/config.js';
 import { oauthSettings, VSCODE_CLIENT_ID } from '../../infra/security-config.js';
+import { TELEMETRY_APP_SECRET } from '../../infra/constructs/container-app.js';
 import { only, ref, resourcesOf, synth, synthText, variant, type Json } from './helpers.js';
 
 const envOf = (json: Json) => {
@@ -25,7 +26,8 @@ describe('key mode (the default)', () => {
   });
 
   it('declares the API keys as a Key Vault reference to the versionless mcp-api-keys secret, read with the app identity', () => {
-    expect(app.secret.filter((s: Json) => s.name !== 'mcp-request-state-key')).toEqual([
+    // The other secret is the Application Insights connection string (test/infra/monitoring.test.ts).
+    expect(app.secret.filter((s: Json) => s.name !== TELEMETRY_APP_SECRET && s.name !== 'mcp-request-state-key')).toEqual([
       { name: 'mcp-api-keys', key_vault_secret_id: `${ref(vault, 'vault_uri')}secrets/mcp-api-keys`, identity: ref(identity, 'id') },
     ]);
   });
@@ -43,7 +45,7 @@ describe('key mode (the default)', () => {
   it('leaves the key value out of Terraform: no Key Vault secret resource for it and no value in any secret block', () => {
     const secrets = Object.values(resourcesOf(json, 'azurerm_key_vault_secret')).map((s) => s.name);
     expect(secrets.sort()).toEqual(['mcp-request-state-key', 'redis-connection-string']);
-    expect(app.secret.every((s: Json) => !('value' in s))).toBe(true);
+    expect(app.secret.filter((s: Json) => 'value' in s).map((s: Json) => s.name)).toEqual([TELEMETRY_APP_SECRET]);
   });
 
   it('has no key-shaped value anywhere in the synthesized JSON', () => {
@@ -60,7 +62,7 @@ describe('auth none', () => {
   it('sets AUTH_MODE=none and references no API-keys secret', () => {
     expect(envOf(json).get(ENV.authMode)?.value).toBe('none');
     expect(envOf(json).has(ENV.apiKeys)).toBe(false);
-    expect(only(json, 'azurerm_container_app').body.secret.map((s: Json) => s.name)).toEqual(['mcp-request-state-key']);
+    expect(only(json, 'azurerm_container_app').body.secret.map((s: Json) => s.name).sort()).toEqual(['mcp-request-state-key', TELEMETRY_APP_SECRET].sort());
   });
 });
 

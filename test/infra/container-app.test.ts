@@ -18,7 +18,7 @@ describe('the Container App', () => {
   it('sets exactly the env names of the Key Vault path and key auth', () => {
     const names = container.env.map((e: { name: string }) => e.name).sort();
     const expected = [ENV.keyVaultUrl, ENV.redisSecretName, ENV.azureClientId, ENV.keyPrefix, ENV.allowedHosts, ENV.host, ENV.port];
-    expect(names).toEqual([...expected, ENV.trustProxy, ENV.authMode, ENV.apiKeys, ENV.requestStateKey].sort());
+    expect(names).toEqual([...expected, ENV.trustProxy, ENV.authMode, ENV.apiKeys, ENV.appInsightsConnectionString, ENV.requestStateKey].sort());
   });
 
   it('sets only env names the server reads (app/config.ts ENV)', () => {

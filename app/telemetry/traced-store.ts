@@ -1,0 +1,147 @@
+// A SessionStore decorator: each command timed, failures counted by kind, child spans inside a request.
+import type { DataValue } from '../sessions/data.js';
+import type { EventBatch } from '../sessions/events.js';
+import type { SessionShape } from '../sessions/shape.js';
+import type { InvalidateListener, LoadResult, PeerMessage, SessionStore } from '../sessions/store.js';
+import { restoring } from './hooks.js';
+import { telemetry } from './index.js';
+import { instruments, secondsSince } from './instruments.js';
+import { errorType, type Telemetry } from './types.js';
+
+/** Commands whose failure means a write the caller was told did not happen. */
+const WRITES = new Set(['create', 'updateShape', 'touch', 'delete', 'dataSet', 'dataDelete', 'appendEvents']);
+
+const CALLER_ERRORS = new Set(['full', 'too-large', 'gone']);
+
+/** The store itself when telemetry is off; otherwise the traced decorator around it. */
+export function instrumentStore(store: SessionStore): SessionStore {
+  const t = telemetry();
+  return t.enabled ? new TracedStore(store, t) : store;
+}
+
+class TracedStore implements SessionStore {
+  readonly #unsubscribe: () => void;
+
+  constructor(
+    private readonly inner: SessionStore,
+    private readonly t: Telemetry,
+  ) {
+    this.#unsubscribe = inner.onChannelSuspect(() => instruments().channelSuspicions.add(1));
+  }
+
+  get kind() {
+    return this.inner.kind;
+  }
+
+  get replicaId() {
+    return this.inner.replicaId;
+  }
+
+  /** Runs one command: a child span (when in a request), its duration, and its failure by kind. */
+  async #run<T>(operation: string, fn: () => Promise<T>, failed?: (result: T) => string | undefined): Promise<T> {
+    const started = performance.now();
+    const name = operation === 'sendToReplica' || operation === 'broadcast' ? `mcp.peer.route ${operation}` : `session-store ${operation}`;
+    const m = instruments();
+    return this.t.inSpan(name, { kind: 'client', childOnly: true, leaf: true, attributes: { 'db.system.name': this.inner.kind, 'db.operation.name': operation } }, async (span) => {
+      try {
+        const result = await fn();
+        const kind = failed?.(result);
+        if (kind) {
+          span.fail(kind);
+          m.storeErrors.add(1, { 'db.operation.name': operation, 'error.type': kind });
+        }
+        m.storeDuration.record(secondsSince(started), { 'db.operation.name': operation, outcome: kind ? 'error' : 'ok' });
+        return result;
+      } catch (error) {
+        const kind = errorType(error);
+        // A data limit (full, too-large) or a session gone is an answer, not a store failure.
+        if (!CALLER_ERRORS.has(kind)) {
+          m.storeErrors.add(1, { 'db.operation.name': operation, 'error.type': kind });
+          if (WRITES.has(operation)) m.writesRefused.add(1, { 'db.operation.name': operation });
+        }
+        m.storeDuration.record(secondsSince(started), { 'db.operation.name': operation, outcome: CALLER_ERRORS.has(kind) ? 'refused' : 'error' });
+        throw error;
+      }
+    });
+  }
+
+  create(shape: SessionShape, ttlMs: number) {
+    return this.#run('create', () => this.inner.create(shape, ttlMs));
+  }
+  load(id: string): Promise<LoadResult> {
+    return this.#run(
+      'load',
+      () => this.inner.load(id),
+      (result) => {
+        if (restoring.has(id)) restoring.set(id, result.status);
+        return result.status === 'unavailable' || result.status === 'corrupt' ? result.status : undefined;
+      },
+    );
+  }
+  updateShape(shape: SessionShape, rev: number, ttlMs: number) {
+    return this.#run('updateShape', () => this.inner.updateShape(shape, rev, ttlMs));
+  }
+  touch(id: string, ttlMs: number) {
+    return this.#run('touch', () => this.inner.touch(id, ttlMs));
+  }
+  delete(id: string) {
+    return this.#run('delete', () => this.inner.delete(id));
+  }
+  dataGet(id: string, key: string) {
+    return this.#run('dataGet', () => this.inner.dataGet(id, key));
+  }
+  dataSet(id: string, key: string, value: DataValue, ttlMs: number) {
+    return this.#run('dataSet', () => this.inner.dataSet(id, key, value, ttlMs));
+  }
+  dataDelete(id: string, key: string, ttlMs: number) {
+    return this.#run('dataDelete', () => this.inner.dataDelete(id, key, ttlMs));
+  }
+  dataList(id: string) {
+    return this.#run('dataList', () => this.inner.dataList(id));
+  }
+  appendEvents(batches: readonly EventBatch[]) {
+    return this.#run('appendEvents', () => this.inner.appendEvents(batches));
+  }
+  readEvents(id: string, after?: string) {
+    return this.#run('readEvents', () => this.inner.readEvents(id, after));
+  }
+  sendToReplica(replicaId: string, message: PeerMessage) {
+    return this.#run('sendToReplica', () => this.inner.sendToReplica(replicaId, message));
+  }
+  broadcast(message: PeerMessage) {
+    return this.#run('broadcast', () => this.inner.broadcast(message));
+  }
+  routedResponses(id: string) {
+    return this.#run('routedResponses', () => this.inner.routedResponses(id));
+  }
+
+  onEventsAppended(listener: (ids: readonly string[]) => void) {
+    return this.inner.onEventsAppended(listener);
+  }
+  onInvalidate(listener: InvalidateListener) {
+    return this.inner.onInvalidate(listener);
+  }
+  onChannelSuspect(listener: () => void) {
+    return this.inner.onChannelSuspect(listener);
+  }
+  onReconnect(listener: () => void) {
+    return this.inner.onReconnect(listener);
+  }
+  onPeerMessage(listener: (message: PeerMessage) => void) {
+    return this.inner.onPeerMessage(listener);
+  }
+  // Liveness beats run every second while calls last: passed through, not traced.
+  markAlive(writer: string, ttlMs: number) {
+    return this.inner.markAlive(writer, ttlMs);
+  }
+  isAlive(writer: string) {
+    return this.inner.isAlive(writer);
+  }
+  health() {
+    return this.inner.health();
+  }
+  async close() {
+    this.#unsubscribe();
+    await this.inner.close();
+  }
+}
