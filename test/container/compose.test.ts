@@ -57,7 +57,11 @@ describe.skipIf(!docker.ok)('docker compose: the stack', () => {
     const probe = `
       const fs = require('fs'); const pkg = require('/app/package.json');
       const has = (n) => fs.existsSync('/app/node_modules/' + n + '/package.json');
-      console.log(JSON.stringify({ dev: Object.keys(pkg.devDependencies).filter(has), prod: Object.keys(pkg.dependencies).filter((n) => !has(n)),
+      // A name among our devDependencies may still be installed because a production package needs it
+      // (@types/node, through the Azure Monitor distro's instrumentations): that is not a dev install.
+      const top = fs.readdirSync('/app/node_modules').flatMap((n) => n.startsWith('@') ? fs.readdirSync('/app/node_modules/' + n).map((m) => n + '/' + m) : [n]);
+      const needed = new Set(top.filter(has).flatMap((n) => { const p = require('/app/node_modules/' + n + '/package.json'); return Object.keys({ ...p.dependencies, ...p.optionalDependencies, ...p.peerDependencies }); }));
+      console.log(JSON.stringify({ dev: Object.keys(pkg.devDependencies).filter(has).filter((n) => !needed.has(n)), prod: Object.keys(pkg.dependencies).filter((n) => !has(n)),
         sources: fs.existsSync('/app/app'), main: fs.existsSync('/app/dist/app/main.js'), app: fs.readdirSync('/app').sort(), dist: fs.readdirSync('/app/dist') }));`;
     const found = JSON.parse(await stack.compose(['exec', '-T', 'app', 'node', '-e', probe])) as Record<string, unknown>;
     expect(found).toEqual({ dev: [], prod: [], sources: false, main: true, app: ['dist', 'node_modules', 'package-lock.json', 'package.json'], dist: ['app'] });
