@@ -52,8 +52,11 @@ const FLUSH_MS = 5;
  * script call. A resume arriving meanwhile waits for it (`LOGGED_WITHIN_MS`) rather than finding no stream.
  */
 export const PRIMING_HOLD_MS = 25;
-/** By then a live writer has logged what it held (the hold, its flush, a loaded event loop). */
-export const LOGGED_WITHIN_MS = PRIMING_HOLD_MS + 75;
+/**
+ * By then a live writer has logged what it held (the hold, its flush, a loaded event loop). Only a resume
+ * of a stream the log does not show waits this long: one cut at once, or an id the client made up.
+ */
+export const LOGGED_WITHIN_MS = PRIMING_HOLD_MS + 225;
 
 export class EventLog {
   readonly #pending = new Map<string, Pending>();
