@@ -3,10 +3,10 @@
 // from the session's log in the store, so a notification sent by any replica reaches the client
 // through whichever replica holds its stream. A resumed request stream whose writer died is answered
 // with an error here; streams of a session the store no longer has end.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpError, RPC } from '../http/errors.js';
 import { parseEventId, STANDALONE_STREAM, unreadableEventId, type LoggedEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eventsAfter, LOGGED_WITHIN_MS, PRIMING_HOLD_MS, type EventLog, type EventSource } from './event-log.js';
 import { watchWriter } from './liveness.js';
 import { isResponse, OpenStream } from './open-stream.js';
