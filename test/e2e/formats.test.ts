@@ -1,6 +1,7 @@
 // A rolling deploy end to end: the current release and a next one (format version + 1, with a shape
 // field only it knows) serve one session on one redis-server, a real SDK 1.32 client alternating its
-// POSTs between them (docs/compatibility.md).
+// POSTs between them; and a past release (its app/ from git) beside this one for the stream
+// announcements (docs/compatibility.md).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventIdPrefix, FORMAT_VERSION } from '../../app/sessions/format.js';
