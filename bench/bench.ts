@@ -14,6 +14,7 @@ import { modern, type ModernFigures } from './modern-bench.js';
 import { limitsCost, type LimitsFigures } from './limits-bench.js';
 import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
+import { scaling } from './scaling-bench.js';
 import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -38,6 +39,7 @@ const { values: flags } = parseArgs({
     'limits-samples': { type: 'string', default: process.env.BENCH_LIMITS_SAMPLES ?? '300' },
     'limits-only': { type: 'boolean', default: false },
     'cluster-only': { type: 'boolean', default: false },
+    'scaling-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -351,6 +353,11 @@ async function main(): Promise<void> {
   if (flags['auth-only']) {
     log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
     console.log(JSON.stringify(await authCost(), null, 2));
+    return;
+  }
+  if (flags['scaling-only']) {
+    // Starts its own redis-server per point (and a cluster): knobs in SCALING_* env, see bench/scaling-bench.ts.
+    await scaling(log);
     return;
   }
   const redis = await TestRedis.start();
