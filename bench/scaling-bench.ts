@@ -2,8 +2,9 @@
 // 1, 3 and 6 replicas in SSE and JSON mode, takes the model's constants from the 1-replica run of each
 // mode, predicts every term at the other points, prints measured vs predicted, then projects the fleet.
 // Knobs (env): SCALING_REPLICAS (1,3,6), SCALING_SESSIONS (48), SCALING_RATE (30 calls/s),
-// SCALING_SECONDS (8), SCALING_STREAM_SHARE (0.33), SCALING_RSS_SESSIONS (1000).
-import { mkdirSync, writeFileSync } from 'node:fs';
+// SCALING_SECONDS (8), SCALING_STREAM_SHARE (0.33), SCALING_RSS_SESSIONS (500); SCALING_FROM=<json> re-runs
+// the model over an earlier run's measurements.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestRedisCluster } from '../test/support/redis-cluster.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { KINDS } from './scaling-census.js';
@@ -16,9 +17,9 @@ const SESSIONS = Number(env.SCALING_SESSIONS ?? 48); // S + 1 prime to 2 and 3: 
 const RATE = Number(env.SCALING_RATE ?? 30);
 const SECONDS = Number(env.SCALING_SECONDS ?? 8);
 const SHARE = Number(env.SCALING_STREAM_SHARE ?? 0.33);
-const RSS_SESSIONS = Number(env.SCALING_RSS_SESSIONS ?? 1000);
+const RSS_SESSIONS = Number(env.SCALING_RSS_SESSIONS ?? 500);
 const IDLE_TTL = '20s';
-const PREROLL_SECONDS = 3;
+const PREROLL_SECONDS = 2;
 /** The run's timers: defaults, but a touch interval of SESSION_IDLE_TTL / 10 = 2 s so touches show in a short window. */
 const RUN_TIMERS: Timers = { ...DEFAULT_TIMERS, touchIntervalMs: 2000 };
 
@@ -91,9 +92,10 @@ async function clusterConnections(): Promise<ClusterConnections> {
     const after = await count();
     await Promise.all(replicas.map((r) => r.kill('SIGKILL')));
     const perNode = after.map((n, i) => (n - (before[i] ?? 0)) / replicas.length);
-    // The classic subscriber sits on the seed node; the rest is spread over every master.
-    const fixed = 1;
-    const perMaster = (perNode.reduce((a, b) => a + b, 0) - fixed) / nodes.length;
+    // The command client holds one connection per master; the rest (the classic subscriber on the seed
+    // node, the sharded subscriber's) is taken as fixed: only M = 3 is measured here.
+    const perMaster = 1;
+    const fixed = perNode.reduce((a, b) => a + b, 0) - perMaster * nodes.length;
     return { masters: nodes.length, perNode, perMaster, fixed };
   } finally {
     for (const n of nodes) n.disconnect();
@@ -145,7 +147,8 @@ function project(k: Constants, cluster: ClusterConnections, cpuMsPerRestore: num
   const base: Load = { replicas: 100, sessions: 1_000_000, callsPerSecond: 1_000_000 / 30, streamShare: 1, createsPerSecond: 1_000_000 / 3600 };
   const scenarios = {
     spread: { ...base, liveHitRatio: Math.min(1, 2000 / base.sessions) },
-    sticky: { ...base, liveHitRatio: 1 },
+    // Sticky needs MAX_LIVE_SESSIONS >= S / R (10,000 here; the default 2,000 would miss 4 calls in 5).
+    sticky: { ...base, liveHitRatio: 1, replicasPerSession: 1 },
   };
   return Object.fromEntries(Object.entries(scenarios).map(([name, load]) => {
     // The limiter is not seen by the bench (loopback clients without auth are exempt): one token-bucket and one cap script per initialize (app/http/app.ts, app/mcp/principal-cap.ts).
@@ -162,7 +165,13 @@ function project(k: Constants, cluster: ClusterConnections, cpuMsPerRestore: num
       deliveriesPerReplica: Math.round(d.perReplica),
       deliveriesTotal: Math.round(d.total),
       pubsubBytesPerSecondTotal: Math.round(d.bytesTotal),
-      redisBytes: { after10Calls: Math.round(redisMemory(load, k, 10)), fullLogs: Math.round(redisMemory(load, k, Number.POSITIVE_INFINITY)) },
+      // Sessions nobody DELETEs stay until SESSION_IDLE_TTL after their last call, logs and all.
+      redisBytes: {
+        after10Calls: Math.round(redisMemory(load, k, 10)),
+        fullLogs: Math.round(redisMemory(load, k, Number.POSITIVE_INFINITY)),
+        withIdle8h: Math.round(redisMemory({ ...load, sessions: load.sessions + (load.createsPerSecond ?? 0) * 8 * 3600 }, k, Number.POSITIVE_INFINITY)),
+        withIdle1h: Math.round(redisMemory({ ...load, sessions: load.sessions + (load.createsPerSecond ?? 0) * 3600 }, k, Number.POSITIVE_INFINITY)),
+      },
       replicaBytes: Math.round(replicaMemory(live, k)),
       replicaCpuCores: (restoresPerReplica * cpuMsPerRestore + perReplicaCalls * cpuMsPerCall) / 1000,
       restoresPerReplicaPerSecond: Math.round(restoresPerReplica),
@@ -173,14 +182,16 @@ function project(k: Constants, cluster: ClusterConnections, cpuMsPerRestore: num
 
 export async function scaling(log: (line: string) => void): Promise<void> {
   log(`scaling: replicas ${REPLICAS.join(', ')} x {sse, json}; ${SESSIONS} sessions, ${RATE} calls/s open loop for ${SECONDS} s, ${Math.round(SESSIONS * SHARE)} GET streams, calls spread over the replicas`);
-  const points: Point[] = [];
-  for (const mode of ['sse', 'json'] as const) {
+  // SCALING_FROM=<an earlier scaling-latest.json>: the model again over that run's measurements (no new run).
+  const earlier = env.SCALING_FROM ? (JSON.parse(readFileSync(env.SCALING_FROM, 'utf8')) as { points: Point[]; cluster: ClusterConnections; when: string }) : undefined;
+  const points: Point[] = earlier?.points ?? [];
+  for (const mode of earlier ? [] : (['sse', 'json'] as const)) {
     for (const replicas of REPLICAS) {
       points.push(await measurePoint({ replicas, mode, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, prerollSeconds: PREROLL_SECONDS, streamShare: SHARE, idleTtl: IDLE_TTL, rssSessions: replicas === 1 && mode === 'sse' ? RSS_SESSIONS : 0, log }));
     }
   }
-  log('scaling: connections to a 3-master cluster (REDIS_CLUSTER=true)');
-  const cluster = await clusterConnections();
+  if (!earlier) log('scaling: connections to a 3-master cluster (REDIS_CLUSTER=true)');
+  const cluster = earlier?.cluster ?? (await clusterConnections());
   const rssPerSession = points.find((p) => p.rssProbe)?.rssProbe?.bytes ?? Number.NaN;
   const constants: Record<string, Constants> = {};
   const comparisons = [];
@@ -209,10 +220,10 @@ export async function scaling(log: (line: string) => void): Promise<void> {
   const cpuMsPerRestore = wide.warmup.restores ? (wide.cpuSeconds.warmup * 1000 - wide.warmup.calls * cpuMsPerCall) / wide.warmup.restores : Number.NaN;
   const projection = project(constants.sse as Constants, cluster, cpuMsPerRestore, cpuMsPerCall);
   for (const [name, p] of Object.entries(projection)) {
-    log(`projection (${name}, 100 replicas, 1,000,000 sessions, ${Math.round(p.load.callsPerSecond)} calls/s, every session streaming): ${p.commandsPerSecond} top-level commands/s (+${p.inScriptsPerSecond} in scripts), ${p.deliveriesPerReplica} deliveries/s per replica (${p.deliveriesTotal} in all, ${mb(p.pubsubBytesPerSecondTotal)}/s out of Redis), Redis ${gb(p.redisBytes.after10Calls)} after 10 calls per session, ${gb(p.redisBytes.fullLogs)} with full logs; replica ${mb(p.replicaBytes)} RSS, ${p.replicaCpuCores.toFixed(2)} cores (${p.restoresPerReplicaPerSecond} restores/s); connections ${p.connections.single} (one endpoint) / ${p.connections.cluster3} (3 masters)`);
+    log(`projection (${name}, 100 replicas, 1,000,000 sessions, ${Math.round(p.load.callsPerSecond)} calls/s, every session streaming): ${p.commandsPerSecond} top-level commands/s (+${p.inScriptsPerSecond} in scripts), ${p.deliveriesPerReplica} deliveries/s per replica (${p.deliveriesTotal} in all, ${mb(p.pubsubBytesPerSecondTotal)}/s out of Redis), Redis ${gb(p.redisBytes.after10Calls)} after 10 calls per session, ${gb(p.redisBytes.fullLogs)} with full logs, ${gb(p.redisBytes.withIdle8h)} with the abandoned sessions of an 8 h idle TTL (${gb(p.redisBytes.withIdle1h)} at 1 h); replica ${mb(p.replicaBytes)} RSS, ${p.replicaCpuCores.toFixed(2)} cores (${p.restoresPerReplicaPerSecond} restores/s); connections ${p.connections.single} (one endpoint) / ${p.connections.cluster3} (3 masters)`);
   }
   log(`scaling: CPU per warm call ${cpuMsPerCall.toFixed(2)} ms, per restore ${cpuMsPerRestore.toFixed(2)} ms (replicas' CPU seconds over the warm-up; loaded machine)`);
-  const out = { when: new Date().toISOString(), cpuMsPerCall, cpuMsPerRestore, command: 'npm run bench -- --scaling-only', machine: 'loaded: other helpers share the 2 CPUs; counts, not timings', settings: { replicas: REPLICAS, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, streamShare: SHARE, idleTtl: IDLE_TTL, timers: RUN_TIMERS }, constants, cluster, comparisons, projection, points };
+  const out = { when: earlier?.when ?? new Date().toISOString(), ...(earlier ? { reprojectedAt: new Date().toISOString() } : {}), cpuMsPerCall, cpuMsPerRestore, command: 'npm run bench -- --scaling-only', machine: 'loaded: other helpers share the 2 CPUs; counts, not timings', settings: { replicas: REPLICAS, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, streamShare: SHARE, idleTtl: IDLE_TTL, timers: RUN_TIMERS }, constants, cluster, comparisons, projection, points };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/scaling-latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
   log('scaling: wrote bench/results/scaling-latest.json');

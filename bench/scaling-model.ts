@@ -19,6 +19,8 @@ export interface Load {
    * and enough live slots; with calls spread over replicas, about min(1, MAX_LIVE_SESSIONS / S).
    */
   readonly liveHitRatio?: number;
+  /** Replicas one session's calls visit: R when calls are spread (default), 1 when sticky. */
+  readonly replicasPerSession?: number;
   /** New sessions per second (initialize): S divided by how long a session lasts. Default 0. */
   readonly createsPerSecond?: number;
 }
@@ -96,9 +98,10 @@ export function announcesPerSecond(load: Load, k: Constants, t: Timers = DEFAULT
  * ceil(I/P) calls; in general the rate is at most min(C, S·R/I).
  */
 export function touchesPerSecond(load: Load, t: Timers = DEFAULT_TIMERS): number {
-  const pairs = load.sessions * load.replicas;
+  const pairs = load.sessions * (load.replicasPerSession ?? load.replicas);
   const period = pairs / load.callsPerSecond;
-  return load.callsPerSecond / Math.max(1, Math.ceil(t.touchIntervalMs / 1000 / period));
+  // (less a hair: a pair called exactly every I / 2 s touches every second call, not every third)
+  return load.callsPerSecond / Math.max(1, Math.ceil(t.touchIntervalMs / 1000 / period - 1e-9));
 }
 
 /** Top-level Redis commands per second, by kind. */
@@ -112,7 +115,8 @@ export function commandsPerSecond(load: Load, k: Constants, t: Timers = DEFAULT_
     announce: announcesPerSecond(load, k, t),
     heartbeat: (R * 1000 * (load.cluster ? 2 : 1)) / t.heartbeatMs,
     liveness: Math.min(R, k.livenessPerCall * C),
-    touch: touchesPerSecond(load, t),
+    // A restore's own touch is in its commands: only calls served live touch here.
+    touch: (load.liveHitRatio ?? 1) * touchesPerSecond(load, t),
     peer: 0,
     limits: k.limitsPerCreation * (load.createsPerSecond ?? 0),
     memory: (R * M * 1000) / t.memoryCheckMs,
