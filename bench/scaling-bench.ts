@@ -2,7 +2,7 @@
 // 1, 3 and 6 replicas in SSE and JSON mode, takes the model's constants from the 1-replica run of each
 // mode, predicts every term at the other points, prints measured vs predicted, then projects the fleet.
 // Knobs (env): SCALING_REPLICAS (1,3,6), SCALING_SESSIONS (48), SCALING_RATE (30 calls/s),
-// SCALING_SECONDS (8), SCALING_STREAM_SHARE (0.33), SCALING_RSS_SESSIONS (500); SCALING_FROM=<json> re-runs
+// SCALING_SECONDS (6), SCALING_STREAM_SHARE (0.33), SCALING_RSS_SESSIONS (500); SCALING_FROM=<json> re-runs
 // the model over an earlier run's measurements.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestRedisCluster } from '../test/support/redis-cluster.js';
@@ -15,7 +15,7 @@ const env = process.env;
 const REPLICAS = (env.SCALING_REPLICAS ?? '1,3,6').split(',').map(Number);
 const SESSIONS = Number(env.SCALING_SESSIONS ?? 48); // S + 1 prime to 2 and 3: calls visit every replica
 const RATE = Number(env.SCALING_RATE ?? 30);
-const SECONDS = Number(env.SCALING_SECONDS ?? 8);
+const SECONDS = Number(env.SCALING_SECONDS ?? 6);
 const SHARE = Number(env.SCALING_STREAM_SHARE ?? 0.33);
 const RSS_SESSIONS = Number(env.SCALING_RSS_SESSIONS ?? 500);
 const IDLE_TTL = '20s';
