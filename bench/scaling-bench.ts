@@ -2,7 +2,8 @@
 // 1, 3 and 6 replicas in SSE and JSON mode, takes the model's constants from the 1-replica run of each
 // mode, predicts every term at the other points, prints measured vs predicted, then projects the fleet.
 // Knobs (env): SCALING_REPLICAS (1,3,6), SCALING_SESSIONS (48), SCALING_RATE (30 calls/s),
-// SCALING_SECONDS (6), SCALING_STREAM_SHARE (0.33), SCALING_RSS_SESSIONS (500); SCALING_FROM=<json> re-runs
+// SCALING_SECONDS (6), SCALING_STREAM_SHARE (0.33), SCALING_RSS_SESSIONS (500), SCALING_PROTOCOL
+// (2025-11-25); SCALING_FROM=<json> re-runs
 // the model over an earlier run's measurements.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { TestRedisCluster } from '../test/support/redis-cluster.js';
@@ -17,6 +18,8 @@ const SESSIONS = Number(env.SCALING_SESSIONS ?? 48); // S + 1 prime to 2 and 3: 
 const RATE = Number(env.SCALING_RATE ?? 30);
 const SECONDS = Number(env.SCALING_SECONDS ?? 6);
 const SHARE = Number(env.SCALING_STREAM_SHARE ?? 0.33);
+/** What SDK 1.32 clients negotiate; 2025-06-18 and older have no priming events (one event per call, no liveness key). */
+const PROTOCOL = env.SCALING_PROTOCOL ?? '2025-11-25';
 const RSS_SESSIONS = Number(env.SCALING_RSS_SESSIONS ?? 500);
 const IDLE_TTL = '20s';
 const PREROLL_SECONDS = 2;
@@ -49,7 +52,8 @@ function calibrate(p: Point, rssPerSession: number, cluster: ClusterConnections)
     idsPerAnnounce: c.publishes.events.count ? c.announcedIds / c.publishes.events.count : 0,
     bytesPerAnnounce: c.publishes.events.count ? c.publishes.events.bytes / c.publishes.events.count : 0,
     streamReadsPerStreamedCall: streamedCalls ? c.topLevel.streamRead / streamedCalls : 0,
-    livenessPerCall: c.topLevel.liveness / calls,
+    // SETs/s = min(R, x): below one SET per replica-second, the SETs are the open calls.
+    openCalls: c.topLevel.liveness / p.seconds,
     // Measured where there are restores (R > 1 warm-up); 1 HMGET until then.
     commandsPerRestore: Math.max(1, warmLoads / Math.max(1, p.warmup.restores)),
     shapePerCreation: created.shape / p.creation.sessions,
@@ -181,13 +185,13 @@ function project(k: Constants, cluster: ClusterConnections, cpuMsPerRestore: num
 }
 
 export async function scaling(log: (line: string) => void): Promise<void> {
-  log(`scaling: replicas ${REPLICAS.join(', ')} x {sse, json}; ${SESSIONS} sessions, ${RATE} calls/s open loop for ${SECONDS} s, ${Math.round(SESSIONS * SHARE)} GET streams, calls spread over the replicas`);
+  log(`scaling: replicas ${REPLICAS.join(', ')} x {sse, json}; ${SESSIONS} sessions, ${RATE} calls/s open loop for ${SECONDS} s, ${Math.round(SESSIONS * SHARE)} GET streams, calls spread over the replicas, protocol ${PROTOCOL}`);
   // SCALING_FROM=<an earlier scaling-latest.json>: the model again over that run's measurements (no new run).
   const earlier = env.SCALING_FROM ? (JSON.parse(readFileSync(env.SCALING_FROM, 'utf8')) as { points: Point[]; cluster: ClusterConnections; when: string }) : undefined;
   const points: Point[] = earlier?.points ?? [];
   for (const mode of earlier ? [] : (['sse', 'json'] as const)) {
     for (const replicas of REPLICAS) {
-      points.push(await measurePoint({ replicas, mode, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, prerollSeconds: PREROLL_SECONDS, streamShare: SHARE, idleTtl: IDLE_TTL, rssSessions: replicas === 1 && mode === 'sse' ? RSS_SESSIONS : 0, log }));
+      points.push(await measurePoint({ replicas, mode, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, prerollSeconds: PREROLL_SECONDS, streamShare: SHARE, protocolVersion: PROTOCOL, idleTtl: IDLE_TTL, rssSessions: replicas === 1 && mode === 'sse' ? RSS_SESSIONS : 0, log }));
     }
   }
   if (!earlier) log('scaling: connections to a 3-master cluster (REDIS_CLUSTER=true)');
@@ -223,7 +227,7 @@ export async function scaling(log: (line: string) => void): Promise<void> {
     log(`projection (${name}, 100 replicas, 1,000,000 sessions, ${Math.round(p.load.callsPerSecond)} calls/s, every session streaming): ${p.commandsPerSecond} top-level commands/s (+${p.inScriptsPerSecond} in scripts), ${p.deliveriesPerReplica} deliveries/s per replica (${p.deliveriesTotal} in all, ${mb(p.pubsubBytesPerSecondTotal)}/s out of Redis), Redis ${gb(p.redisBytes.after10Calls)} after 10 calls per session, ${gb(p.redisBytes.fullLogs)} with full logs, ${gb(p.redisBytes.withIdle8h)} with the abandoned sessions of an 8 h idle TTL (${gb(p.redisBytes.withIdle1h)} at 1 h); replica ${mb(p.replicaBytes)} RSS, ${p.replicaCpuCores.toFixed(2)} cores (${p.restoresPerReplicaPerSecond} restores/s); connections ${p.connections.single} (one endpoint) / ${p.connections.cluster3} (3 masters)`);
   }
   log(`scaling: CPU per warm call ${cpuMsPerCall.toFixed(2)} ms, per restore ${cpuMsPerRestore.toFixed(2)} ms (replicas' CPU seconds over the warm-up; loaded machine)`);
-  const out = { when: earlier?.when ?? new Date().toISOString(), ...(earlier ? { reprojectedAt: new Date().toISOString() } : {}), cpuMsPerCall, cpuMsPerRestore, command: 'npm run bench -- --scaling-only', machine: 'loaded: other helpers share the 2 CPUs; counts, not timings', settings: { replicas: REPLICAS, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, streamShare: SHARE, idleTtl: IDLE_TTL, timers: RUN_TIMERS }, constants, cluster, comparisons, projection, points };
+  const out = { when: earlier?.when ?? new Date().toISOString(), ...(earlier ? { reprojectedAt: new Date().toISOString() } : {}), cpuMsPerCall, cpuMsPerRestore, command: 'npm run bench -- --scaling-only', machine: 'loaded: other helpers share the 2 CPUs; counts, not timings', settings: { protocol: PROTOCOL, replicas: REPLICAS, sessions: SESSIONS, callsPerSecond: RATE, seconds: SECONDS, streamShare: SHARE, idleTtl: IDLE_TTL, timers: RUN_TIMERS }, constants, cluster, comparisons, projection, points };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('./results/scaling-latest.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
   log('scaling: wrote bench/results/scaling-latest.json');

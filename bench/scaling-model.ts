@@ -61,8 +61,13 @@ export interface Constants {
   readonly bytesPerAnnounce: number;
   /** XRANGE reads by GET streams per call of a session holding one. */
   readonly streamReadsPerStreamedCall: number;
-  /** Liveness-beacon SETs per call (a replica refreshes once a second while a call is open). */
-  readonly livenessPerCall: number;
+  /**
+   * Calls open at once across the fleet (long calls/s × their duration), fitted at the calibration
+   * point: a replica refreshes its liveness key once a second while one of its calls is open, so with
+   * x open calls spread over R replicas the fleet sends min(R, x) SETs/s (evenly spaced calls, as the
+   * bench sends them; random arrivals overlap more and send R·(1 − e^(−x/R)), a little less).
+   */
+  readonly openCalls: number;
   /** Top-level commands of one restore (a call on a replica that does not hold the session). */
   readonly commandsPerRestore: number;
   /** Per new session (initialize, initialized, first call): the create script, and the fleet-wide limiter's scripts. */
@@ -114,7 +119,7 @@ export function commandsPerSecond(load: Load, k: Constants, t: Timers = DEFAULT_
     eventAppend: k.appendsPerCall * C,
     announce: announcesPerSecond(load, k, t),
     heartbeat: (R * 1000 * (load.cluster ? 2 : 1)) / t.heartbeatMs,
-    liveness: Math.min(R, k.livenessPerCall * C),
+    liveness: Math.min(R, k.openCalls),
     // A restore's own touch is in its commands: only calls served live touch here.
     touch: (load.liveHitRatio ?? 1) * touchesPerSecond(load, t),
     peer: 0,

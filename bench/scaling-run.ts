@@ -6,10 +6,10 @@ import type { Redis } from 'ioredis';
 import { TestRedis } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
 import { watch, type Census } from './scaling-census.js';
-import { callTool, openSession, pool } from './workload.js';
+import { callTool as call, openSession as open } from './scaling-client.js';
+import { pool } from './workload.js';
 
 export const PREFIX = 'scale:';
-const VERSION = '2025-06-18';
 
 export interface PointOptions {
   readonly replicas: number;
@@ -18,6 +18,8 @@ export interface PointOptions {
   readonly callsPerSecond: number;
   readonly seconds: number;
   readonly streamShare: number;
+  /** The protocol version the clients negotiate. */
+  readonly protocolVersion: string;
   /** SESSION_IDLE_TTL of the run (the touch interval is a tenth of it). */
   readonly idleTtl: string;
   /** Extra sessions opened on replica 0 after the window, to read RSS per live session (0: skip). */
@@ -72,9 +74,9 @@ async function commandstats(probe: Redis): Promise<number> {
 }
 
 /** A GET stream read and discarded in the background until `close`. */
-async function holdStream(url: string, sessionId: string): Promise<() => void> {
+async function holdStream(url: string, version: string, sessionId: string): Promise<() => void> {
   const abort = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': VERSION }, signal: abort.signal });
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': version }, signal: abort.signal });
   if (response.status !== 200 || !response.body) throw new Error(`GET stream answered ${response.status}`);
   const reader = response.body.getReader();
   void (async () => {
@@ -112,11 +114,14 @@ function cpu(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Every LONG_EVERY-th call is a one-second countdown; the rest answer at once. */
+export const LONG_EVERY = 45;
+
 /**
  * The open loop: call k at k/C s goes to session k mod S on replica (k + floor(k/S)) mod R, so every
  * session visits every replica in turn; even sessions ask for no data, odd ones read one key.
  */
-async function openLoop(urls: readonly string[], ids: readonly string[], callsPerSecond: number, seconds: number): Promise<{ calls: number; errors: number }> {
+async function openLoop(urls: readonly string[], ids: readonly string[], version: string, callsPerSecond: number, seconds: number): Promise<{ calls: number; errors: number }> {
   let calls = 0;
   let errors = 0;
   const inFlight = new Set<Promise<unknown>>();
@@ -127,10 +132,11 @@ async function openLoop(urls: readonly string[], ids: readonly string[], callsPe
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const session = k % ids.length;
     const replica = (k + Math.floor(k / ids.length)) % urls.length;
-    const [name, args] = session % 2 === 0 ? ['session_info', {}] : ['recall', { key: 'k' }];
-    const call = callTool(urls[replica] as string, ids[session] as string, name, args).then(() => calls++, () => errors++);
-    inFlight.add(call);
-    void call.finally(() => inFlight.delete(call));
+    // One call in LONG_EVERY runs a second (countdown): the liveness beacon refreshes while it is open.
+    const [name, args] = k % LONG_EVERY === LONG_EVERY - 1 ? ['countdown', { seconds: 1 }] : session % 2 === 0 ? ['session_info', {}] : ['recall', { key: 'k' }];
+    const sent = call(urls[replica] as string, version, ids[session] as string, name, args).then(() => calls++, () => errors++);
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
   }
   await Promise.race([Promise.all(inFlight), new Promise((resolve) => setTimeout(resolve, 5000))]);
   return { calls, errors };
@@ -150,27 +156,27 @@ export async function measurePoint(o: PointOptions): Promise<Point> {
     const usedBefore = infoField(await probe.info('memory'), 'used_memory');
     const urls = servers.map((s) => s.url);
     const creating = await watch(redis.url, PREFIX);
-    const ids = await pool(Array.from({ length: o.sessions }, (_, i) => i), 8, (i) => openSession(urls[i % o.replicas] as string));
-    await pool(ids.map((id, i) => [id, urls[i % o.replicas] as string] as const), 8, ([id, url]) => callTool(url, id, 'remember', { key: 'k', value: 'v' }));
+    const ids = await pool(Array.from({ length: o.sessions }, (_, i) => i), 8, (i) => open(urls[i % o.replicas] as string, o.protocolVersion));
+    await pool(ids.map((id, i) => [id, urls[i % o.replicas] as string] as const), 8, ([id, url]) => call(url, o.protocolVersion, id, 'remember', { key: 'k', value: 'v' }));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const creation = { census: await creating.stop(), sessions: ids.length };
     // Warm-up: every session called on every replica, so the window has no restores.
     const warm = await watch(redis.url, PREFIX);
     const pairs = ids.flatMap((id) => urls.map((url) => [id, url] as const));
     const cpuWarm = cpuAll();
-    await pool(pairs, 8, ([id, url]) => callTool(url, id, 'session_info', {}));
+    await pool(pairs, 8, ([id, url]) => call(url, o.protocolVersion, id, 'session_info', {}));
     const warmCpu = cpuAll() - cpuWarm;
     const warmCensus = await warm.stop();
     const streamed = Math.round(o.sessions * o.streamShare);
-    for (let i = 0; i < streamed; i++) closers.push(await holdStream(urls[(i + 1) % o.replicas] as string, ids[i] as string));
-    const preroll = await openLoop(urls, ids, o.callsPerSecond, o.prerollSeconds);
+    for (let i = 0; i < streamed; i++) closers.push(await holdStream(urls[(i + 1) % o.replicas] as string, o.protocolVersion, ids[i] as string));
+    const preroll = await openLoop(urls, ids, o.protocolVersion, o.callsPerSecond, o.prerollSeconds);
 
     const statsBefore = await commandstats(probe);
     const census = await watch(redis.url, PREFIX);
     const cpuBefore = cpuAll();
     const windowStart = Date.now();
     const started = performance.now();
-    const { calls, errors } = await openLoop(urls, ids, o.callsPerSecond, o.seconds);
+    const { calls, errors } = await openLoop(urls, ids, o.protocolVersion, o.callsPerSecond, o.seconds);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the last flushes
     const seconds = (performance.now() - started) / 1000;
     const windowEnd = Date.now();
@@ -192,7 +198,7 @@ export async function measurePoint(o: PointOptions): Promise<Point> {
     let fullLog: Point['fullLog'];
     if (o.mode === 'sse') {
       const id = ids[0] as string;
-      for (let i = 0; i < 110; i++) await callTool(urls[0] as string, id, 'session_info', {});
+      for (let i = 0; i < 110; i++) await call(urls[0] as string, o.protocolVersion, id, 'session_info', {});
       await new Promise((resolve) => setTimeout(resolve, 50));
       const key = `${PREFIX}session:{${id}}`;
       fullLog = { bytes: Number(await probe.memory('USAGE', `${key}:events`, 'SAMPLES', '0')), entries: await probe.xlen(`${key}:events`), counted: Number(await probe.hget(key, 'eb')) };
@@ -201,7 +207,7 @@ export async function measurePoint(o: PointOptions): Promise<Point> {
     if (o.rssSessions > 0) {
       const server = servers[0] as ServerProcess;
       const [before, liveBefore] = [rss(server.pid), await liveSessions(server)];
-      await pool(Array.from({ length: o.rssSessions }), 8, async () => callTool(server.url, await openSession(server.url), 'session_info', {}));
+      await pool(Array.from({ length: o.rssSessions }), 8, async () => call(server.url, o.protocolVersion, await open(server.url, o.protocolVersion), 'session_info', {}));
       await new Promise((resolve) => setTimeout(resolve, 500));
       const added = (await liveSessions(server)) - liveBefore;
       rssProbe = { sessions: added, bytes: (rss(server.pid) - before) / added };

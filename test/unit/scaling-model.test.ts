@@ -12,7 +12,7 @@ const k: Constants = {
   idsPerAnnounce: 1,
   bytesPerAnnounce: 84,
   streamReadsPerStreamedCall: 1,
-  livenessPerCall: 0,
+  openCalls: 0,
   commandsPerRestore: 1,
   shapePerCreation: 1,
   limitsPerCreation: 1,
@@ -49,6 +49,16 @@ describe('scaling model', () => {
     expect(touchesPerSecond({ replicas: 1, sessions: 48, callsPerSecond: 30, streamShare: 0 }, { ...DEFAULT_TIMERS, touchIntervalMs: 2000 })).toBeCloseTo(15);
     // Called every 4.8 s: every call touches.
     expect(touchesPerSecond({ replicas: 3, sessions: 48, callsPerSecond: 30, streamShare: 0 }, { ...DEFAULT_TIMERS, touchIntervalMs: 2000 })).toBeCloseTo(30);
+  });
+
+  it('scaling:liveness — a replica refreshes its key at most once a second while it has an open call', () => {
+    const load = { replicas: 1, sessions: 48, callsPerSecond: 30, streamShare: 0 };
+    expect(commandsPerSecond(load, k).liveness).toBe(0);
+    // Half a call open on average: half the seconds of one replica, or of six; two open calls cap one replica.
+    expect(commandsPerSecond(load, { ...k, openCalls: 0.5 }).liveness).toBeCloseTo(0.5);
+    expect(commandsPerSecond({ ...load, replicas: 6 }, { ...k, openCalls: 0.5 }).liveness).toBeCloseTo(0.5);
+    expect(commandsPerSecond(load, { ...k, openCalls: 2 }).liveness).toBe(1);
+    expect(commandsPerSecond({ ...load, replicas: 100 }, { ...k, openCalls: 1e6 }).liveness).toBeCloseTo(100);
   });
 
   it('scaling:log-bound — a session\'s log grows by E entries per call up to the bytes of a full log', () => {
