@@ -15,6 +15,7 @@ import { limitsCost, type LimitsFigures } from './limits-bench.js';
 import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
 import { describeSseFloor, sseFloor } from './sse-floor-bench.js';
+import { scaling } from './scaling-bench.js';
 import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -40,6 +41,7 @@ const { values: flags } = parseArgs({
     'limits-only': { type: 'boolean', default: false },
     'cluster-only': { type: 'boolean', default: false },
     'sse-only': { type: 'boolean', default: false },
+    'scaling-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -353,6 +355,11 @@ async function main(): Promise<void> {
   if (flags['auth-only']) {
     log(`auth cost only: ${K} sessions per mode, ${ROUNDS} rounds of ${MS / 1000} s, the three modes at once, memory mode, MCP_RESPONSE_MODE=json`);
     console.log(JSON.stringify(await authCost(), null, 2));
+    return;
+  }
+  if (flags['scaling-only']) {
+    // Starts its own redis-server per point (and a cluster): knobs in SCALING_* env, see bench/scaling-bench.ts.
+    await scaling(log);
     return;
   }
   const redis = await TestRedis.start();
