@@ -38,7 +38,10 @@ export async function startRedisProcess(port: number, dir: string, args: readonl
   });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${output}`)), 10_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running when no caller will ever hold it
+      reject(new Error(`redis-server did not start on port ${port}:\n${output}`));
+    }, 10_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) {
