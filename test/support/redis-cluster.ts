@@ -90,7 +90,7 @@ export class TestRedisCluster {
   /** (Re)starts one node on its port; its nodes file brings it back into the cluster with its slots. */
   async resume(port: number): Promise<void> {
     if (this.#children.has(port)) return;
-    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(this.#dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--dbfilename', `dump-${port}.rdb`];
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(this.#dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--dbfilename', `dump-${port}.rdb`, '--enable-debug-command', 'local'];
     this.#children.set(port, await startRedisProcess(port, this.#dir, args));
   }
 
