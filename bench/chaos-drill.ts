@@ -1,13 +1,15 @@
 // The chaos drill: replicas behind a readiness-aware proxy, looping clients, drained restarts, kills and a Redis outage.
-import { freePort, TestRedis } from '../test/support/redis.js';
+import { freePort } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
-import { FreezingProxy } from '../test/support/tcp-proxy.js';
 import { describeCall, type CallRecord, type ResumeRecord } from './chaos-calls.js';
 import { ChaosClient, type LossReason } from './chaos-client.js';
+import { DrillRedis, type DrillTopology } from './chaos-store.js';
 import { RoundRobinProxy } from './proxy.js';
 
 export interface DrillOptions {
   readonly mode: 'redis' | 'memory';
+  /** Redis mode: one node (default), or a 3-master cluster whose sessions' slots move mid-run and whose outage is one master restarting. */
+  readonly topology?: DrillTopology;
   /** Replicas (separate processes). */
   readonly replicas: number;
   /** Concurrent legacy clients, one session each. */
@@ -33,6 +35,9 @@ export interface DrillOptions {
 
 export interface DrillResult {
   readonly mode: 'redis' | 'memory';
+  readonly topology: DrillTopology;
+  /** Sessions whose hash slot moved to another master mid-run (cluster only). */
+  readonly slotsMoved: number;
   readonly sessions: number;
   readonly lost: number;
   readonly lostBy: Partial<Record<LossReason, number>>;
@@ -141,9 +146,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const log = options.log ?? (() => {});
   const started = performance.now();
-  const redis = options.mode === 'redis' ? await TestRedis.start() : undefined;
-  // Replica 0 reaches Redis through a proxy that can freeze its connections without closing them.
-  const freezer = redis ? await FreezingProxy.start(redis.port) : undefined;
+  const topology = options.topology ?? 'one node';
+  const redis = options.mode === 'redis' ? await DrillRedis.start(topology) : undefined;
+  const freezer = redis?.freezer;
   const ports = await Promise.all(Array.from({ length: options.replicas }, () => freePort()));
   const drainDelayMs = options.drainDelayMs ?? 1000;
   const env = (i: number): Record<string, string> => ({
@@ -152,7 +157,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     DRAIN_DELAY: `${drainDelayMs}ms`,
     // Calls are bounded by the client's timeout anyway; a drain never needs longer than that.
     DRAIN_TIMEOUT: `${options.callTimeoutMs + 1000}ms`,
-    ...(redis ? { REDIS_URL: i === 0 && freezer ? freezer.url : redis.url } : {}),
+    ...(redis ? redis.env(i) : {}),
   });
   const servers = await Promise.all(ports.map((port, i) => ServerProcess.start({ env: env(i), port })));
   const proxy = await RoundRobinProxy.start(ports, { pollMs: Math.max(100, Math.round(drainDelayMs / 3)) });
@@ -172,6 +177,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   let kills = 0;
   const killed: Array<{ port: number; at: number; back?: number }> = [];
   let outage: { from: number; to: number } | undefined;
+  let slotsMoved = 0;
+  const liveSessions = () => clients.flatMap((c) => (c.sessionId && !c.tally.lost ? [c.sessionId] : []));
   const drainExitCodes: Array<number | null> = [];
   /** Starts a stopped replica and waits until the proxy routes to it again, as the platform does. */
   const bringBack = async (server: ServerProcess) => {
@@ -208,16 +215,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       log(`${options.mode}: replica 0's invalidation connection frozen (${freezer.freezeSubscribers()} connection)`);
       await pause(options.frozenMs);
     }
+    if (redis?.cluster && !allLost()) {
+      phase = 'slot migration';
+      slotsMoved = await redis.migrateSessions(liveSessions());
+      log(`${options.mode}: moved the slots of ${slotsMoved} live sessions to other masters`);
+      await pause(options.settleMs / 2);
+    }
     if (redis && !allLost()) {
       log(`${options.mode}: Redis down for ${options.outageMs} ms`);
       phase = 'Redis down';
-      const from = performance.now();
-      await redis.stopKeepingData();
-      await pause(options.outageMs);
-      await redis.resume();
-      outage = { from, to: performance.now() };
+      const down = await redis.outage(options.outageMs, pause, liveSessions());
+      outage = { from: down.from, to: down.to };
       phase = 'Redis back';
-      log(`${options.mode}: Redis back (with its data, as after a restart or failover)`);
+      log(`${options.mode}: ${down.what} back (with its data, as after a restart or failover)`);
     }
     phase = 'settle';
     await pause(options.settleMs * 2);
@@ -231,7 +241,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       servers.forEach((s, i) => writeFileSync(`${process.env.CHAOS_DUMP_LOGS}/replica-${i}.log`, s.output));
     }
     await Promise.all(servers.map((s) => s.kill('SIGKILL')));
-    await freezer?.close();
     await redis?.close();
   }
   const tallies = clients.map((c) => c.tally);
@@ -264,6 +273,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   }
   return {
     mode: options.mode,
+    topology,
+    slotsMoved,
     sessions: clients.length,
     lost: tallies.filter((t) => t.lost).length,
     lostBy,

@@ -1,4 +1,5 @@
-// `npm run chaos`: the rollout and failure drill in Redis mode and in memory mode; exits 1 if Redis mode lost anything or failed a call in a rolling restart.
+// `npm run chaos`: the rollout and failure drill in Redis mode (one node, or with --cluster a local
+// 3-master cluster) and in memory mode; exits 1 if Redis mode lost anything or failed a call in a rolling restart.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,10 +7,12 @@ import { runDrill, type DrillOptions, type DrillResult } from './chaos-drill.js'
 
 const HELP = `usage: npm run chaos -- [--replicas 3] [--clients 50] [--settle 3s] [--rounds 3] [--kills 3]
                         [--outage 20s] [--frozen 10s] [--think 50ms] [--call-timeout 10s] [--drain-delay 1s]
-                        [--elicit-share 0.2] [--mode both|redis|memory] [--out bench/results/chaos-latest.json]
-Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
+                        [--elicit-share 0.2] [--mode both|redis|memory] [--cluster] [--out bench/results/chaos-latest.json]
+--cluster: Redis mode on a local 3-master Redis Cluster (redis-server --cluster-enabled ×3): the slots of the
+live sessions move to other masters mid-run, and the outage is a restart (data kept) of the master holding most
+of them. Each flag also reads an env var: CHAOS_REPLICAS, CHAOS_CLIENTS, CHAOS_SETTLE, CHAOS_ROUNDS, CHAOS_KILLS,
 CHAOS_OUTAGE, CHAOS_FROZEN, CHAOS_THINK, CHAOS_CALL_TIMEOUT, CHAOS_DRAIN_DELAY, CHAOS_ELICIT_SHARE, CHAOS_MODE,
-CHAOS_OUT.`;
+CHAOS_CLUSTER (true), CHAOS_OUT.`;
 
 function ms(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(raw.trim());
@@ -33,6 +36,7 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       'drain-delay': { type: 'string' },
       'elicit-share': { type: 'string' },
       mode: { type: 'string' },
+      cluster: { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -41,13 +45,14 @@ export function parseChaosArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     console.log(HELP);
     process.exit(0);
   }
-  const pick = (flag: keyof typeof values, name: string, fallback: string) => String(values[flag] ?? env[`CHAOS_${name}`] ?? fallback);
+  const pick = (flag: Exclude<keyof typeof values, 'cluster' | 'help'>, name: string, fallback: string) => String(values[flag] ?? env[`CHAOS_${name}`] ?? fallback);
   const mode = pick('mode', 'MODE', 'both');
   if (!['both', 'redis', 'memory'].includes(mode)) throw new Error(`--mode must be both, redis or memory, got ${mode}`);
   return {
     modes: mode === 'both' ? ['redis', 'memory'] : [mode as 'redis' | 'memory'],
     out: pick('out', 'OUT', 'bench/results/chaos-latest.json'),
     drill: {
+      topology: values.cluster || env.CHAOS_CLUSTER === 'true' ? 'cluster' : 'one node',
       replicas: Number(pick('replicas', 'REPLICAS', '3')),
       clients: Number(pick('clients', 'CLIENTS', '50')),
       settleMs: ms(pick('settle', 'SETTLE', '3s')),
@@ -89,12 +94,13 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
     ['rolling restarts (exit codes)', (r) => `${r.restarts} (${r.drainExitCodes.join(', ') || '-'})`],
     ['SIGKILLs', (r) => String(r.kills)],
+    ['sessions whose slot moved mid-run', (r) => (r.topology === 'cluster' ? String(r.slotsMoved) : '-')],
     ['frozen subscriber (replica 0)', (r) => (r.frozenMs ? `${r.frozenMs / 1000} s` : '-')],
-    ['Redis outage', (r) => (r.outageMs ? `${r.outageMs / 1000} s` : '-')],
+    ['Redis outage (cluster: one master restarting)', (r) => (r.outageMs ? `${r.outageMs / 1000} s` : '-')],
     ['duration', (r) => `${r.seconds} s`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-  const header = ''.padEnd(width) + results.map((r) => `${r.mode} mode  `.padEnd(COLUMN)).join('');
+  const header = ''.padEnd(width) + results.map((r) => `${modeName(r)}  `.padEnd(COLUMN)).join('');
   return [header, ...rows.map(([label, cell]) => label.padEnd(width) + results.map((r) => `${cell(r)}  `.padEnd(COLUMN)).join(''))].join('\n');
 }
 
@@ -113,10 +119,15 @@ export function orphanTimes(r: DrillResult): string {
   return `${r.orphans.failedFast}${ms ? ` (p50 ${ms.p50} ms, max ${ms.max} ms)` : ''}`;
 }
 
+/** "redis mode", "redis mode (3-master cluster)" or "memory mode". */
+export function modeName(r: Pick<DrillResult, 'mode' | 'topology'>): string {
+  return `${r.mode} mode${r.mode === 'redis' && r.topology === 'cluster' ? ' (3-master cluster)' : ''}`;
+}
+
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `redis mode sessions lost ${r.lost}/${r.sessions}, confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts} (+${r.orphans.unresumable} killed before their first event was stored), calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
+      ? `${modeName(r)} sessions lost ${r.lost}/${r.sessions}, ${r.topology === 'cluster' ? `slots moved mid-run ${r.slotsMoved}, ` : ''}confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts} (+${r.orphans.unresumable} killed before their first event was stored), calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;
@@ -126,7 +137,7 @@ async function main(): Promise<void> {
   const { modes, out, drill } = parseChaosArgs(process.argv.slice(2));
   const results: DrillResult[] = [];
   for (const mode of modes) {
-    console.log(`chaos: ${mode} mode, ${drill.replicas} replicas, ${drill.clients} clients`);
+    console.log(`chaos: ${modeName({ mode, topology: drill.topology ?? 'one node' })}, ${drill.replicas} replicas, ${drill.clients} clients`);
     results.push(await runDrill({ ...drill, mode, log: (line) => console.log(`  ${line}`) }));
   }
   console.log(`\n${summaryTable(results)}\n`);

@@ -133,7 +133,12 @@ export class RedisConnection {
     if (now - this.#lastReset < 5000) return;
     this.#lastReset = now;
     this.options.onDown('redis command timed out; connection reset');
-    this.client.disconnect(true);
+    // Not `Cluster.disconnect(true)`: a slots refresh in flight (a node just failed) puts a node back into
+    // its pool, the pool never drains, and the client stays `disconnecting` for good (ioredis 5.11). Node
+    // connections are dropped instead: the cluster reconnects once none is left, or goes on with the
+    // ones a refresh opened anew.
+    if (isCluster(this.client)) for (const node of this.client.nodes()) node.disconnect();
+    else this.client.disconnect(true);
   }
 
   /** Reports an error reply that says the credentials were refused (a command after a rotation). */

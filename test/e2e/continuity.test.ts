@@ -1,10 +1,10 @@
-// End to end: real server processes, a real redis-server, the real SDK 1.32 client.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// End to end: real server processes on a real redis-server and on a real 3-master Redis Cluster, the
+// real SDK 1.32 client.
+import { afterAll, describe, expect, it } from 'vitest';
 import { connectLegacy, rawPost, roundRobinFetch } from '../support/clients.js';
-import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
+import { TOPOLOGIES, useTopology } from '../support/topologies.js';
 
-let redis: TestRedis;
 const servers: ServerProcess[] = [];
 
 async function server(env: Record<string, string> = {}, port?: number): Promise<ServerProcess> {
@@ -15,18 +15,15 @@ async function server(env: Record<string, string> = {}, port?: number): Promise<
 
 const info = async (call: (name: string) => Promise<string>) => JSON.parse(await call('session_info')) as { sessionId: string; restored: boolean; replica: { name: string } };
 
-beforeAll(async () => {
-  redis = await TestRedis.start();
-});
+// Each suite stops its servers before its Redis goes (after hooks run last-registered first).
+const stopServers = async () => void (await Promise.all(servers.splice(0).map((s) => s.kill())));
 
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.kill()));
-  await redis?.close();
-});
+describe.each(TOPOLOGIES)('continuity across processes (%s)', (topology) => {
+  const redis = useTopology(topology);
+  afterAll(stopServers);
 
-describe('continuity across processes', () => {
   it('hosting:restart — the same client keeps its scratchpad and toolset after the server is SIGKILLed and started again', async () => {
-    const a = await server({ REDIS_URL: redis.url });
+    const a = await server(redis.env());
     const client = await connectLegacy(a.url);
     await client.call('remember', { key: 'city', value: 'Lisbon' });
     await client.call('enable_toolset', { name: 'math' });
@@ -48,8 +45,8 @@ describe('continuity across processes', () => {
   });
 
   it('hosting:replicas — requests alternating between two processes see one session and its latest state', async () => {
-    const a = await server({ REDIS_URL: redis.url });
-    const b = await server({ REDIS_URL: redis.url });
+    const a = await server(redis.env());
+    const b = await server(redis.env());
     const client = await connectLegacy(a.url, { fetch: roundRobinFetch(() => [a.origin, b.origin]) });
     const names = new Set<string>();
     for (let i = 0; i < 6; i++) {
@@ -65,8 +62,8 @@ describe('continuity across processes', () => {
   });
 
   it('hosting:delete — DELETE on one replica ends the session on the other too', async () => {
-    const a = await server({ REDIS_URL: redis.url });
-    const b = await server({ REDIS_URL: redis.url });
+    const a = await server(redis.env());
+    const b = await server(redis.env());
     let target = a.origin;
     const client = await connectLegacy(a.url, { fetch: roundRobinFetch(() => [target]) });
     await client.call('remember', { key: 'k', value: 'v' });
@@ -78,11 +75,24 @@ describe('continuity across processes', () => {
     const response = await rawPost(b.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' });
     expect(response.status).toBe(404);
     expect(((await response.json()) as { error: { code: number } }).error.code).toBe(-32001);
-    const inspect = redis.client();
-    expect(await inspect.keys(`*${client.sessionId}*`)).toEqual([]);
-    inspect.disconnect();
+    expect(await redis.keys(`*${client.sessionId}*`)).toEqual([]);
     await client.close();
   });
+
+  it('hosting:sigterm — a graceful stop exits 0 and keeps every record', async () => {
+    const a = await server(redis.env());
+    const client = await connectLegacy(a.url);
+    await client.call('remember', { key: 'k', value: 'kept' });
+    expect(await a.kill('SIGTERM')).toBe(0);
+    expect(a.output).toContain('stopping');
+    await a.restart();
+    expect(await client.call('recall', { key: 'k' })).toBe('kept');
+    await client.close();
+  });
+});
+
+describe('continuity without Redis', () => {
+  afterAll(stopServers);
 
   it('hosting:memory — without Redis a restart loses the session and the client gets 404', async () => {
     const m = await server({});
@@ -92,17 +102,6 @@ describe('continuity across processes', () => {
     await m.kill('SIGKILL');
     await m.restart();
     await expect(client.call('recall', { key: 'k' })).rejects.toThrow(/404|Session not found/);
-    await client.close();
-  });
-
-  it('hosting:sigterm — a graceful stop exits 0 and keeps every record', async () => {
-    const a = await server({ REDIS_URL: redis.url });
-    const client = await connectLegacy(a.url);
-    await client.call('remember', { key: 'k', value: 'kept' });
-    expect(await a.kill('SIGTERM')).toBe(0);
-    expect(a.output).toContain('stopping');
-    await a.restart();
-    expect(await client.call('recall', { key: 'k' })).toBe('kept');
     await client.close();
   });
 });

@@ -1,18 +1,15 @@
 // End to end: the new-session rate and the per-principal cap hold for the fleet, counted in Redis (one
 // node and a 3-master cluster), and each replica falls back to its own limits while Redis is away.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { rawPost } from '../support/clients.js';
-import { TestRedis } from '../support/redis.js';
-import { TestRedisCluster } from '../support/redis-cluster.js';
 import { ServerProcess } from '../support/server-process.js';
+import { TOPOLOGIES, useTopology } from '../support/topologies.js';
 
 const KEY = 'fleet0123456789abcdef0123456789ab';
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 const AUTH = { authorization: `Bearer ${KEY}` };
 
-let redis: TestRedis;
-let cluster: TestRedisCluster;
 const servers: ServerProcess[] = [];
 
 async function replicas(n: number, env: Record<string, string>): Promise<ServerProcess[]> {
@@ -38,21 +35,12 @@ async function until(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  [redis, cluster] = await Promise.all([TestRedis.start(), TestRedisCluster.start()]);
-}, 30_000);
+describe.each(TOPOLOGIES)('fleet-wide limits (%s)', (topology) => {
+  const redis = useTopology(topology);
+  // Registered after the topology's hooks, so it runs first: the servers stop before their Redis does.
+  afterAll(async () => void (await Promise.all(servers.splice(0).map((s) => s.kill()))));
+  const store = () => redis.env();
 
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.kill()));
-  await Promise.all([redis?.close(), cluster?.close()]);
-});
-
-const topologies = [
-  ['one node', () => ({ REDIS_URL: redis.url })],
-  ['cluster', () => ({ REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' })],
-] as const;
-
-describe.each(topologies)('fleet-wide limits (%s)', (_name, store) => {
   it('limits:fleet-rate — 4 new sessions a minute hold across three replicas: 4 of 12 accepted, not 12', async () => {
     const fleet = await replicas(3, { ...store(), SESSION_CREATE_RATE: '4/m', SESSION_KEY_PREFIX: `rate${Date.now()}:` });
     const answers = await initializes(fleet, 12);
@@ -75,12 +63,10 @@ describe.each(topologies)('fleet-wide limits (%s)', (_name, store) => {
     expect(ended.status).toBe(200);
     expect((await initializes(fleet, 2)).map((r) => r.status)).toEqual([200, 429]);
   });
-});
-
-describe('fleet-wide limits while Redis is away', () => {
   it('limits:fallback — with Redis stopped each replica limits on its own and says so once; back in Redis when it returns', async () => {
-    const fleet = await replicas(2, { REDIS_URL: redis.url, SESSION_CREATE_RATE: '2/m', SESSION_KEY_PREFIX: `away${Date.now()}:` });
-    await redis.stop();
+    const fleet = await replicas(2, { ...store(), SESSION_CREATE_RATE: '2/m', SESSION_KEY_PREFIX: `away${Date.now()}:` });
+    // Every master of a cluster: the whole store is away, not one shard.
+    const bringBack = await redis.stopKeepingData();
     const answers = await initializes(fleet, 8);
     // Local buckets: 2 per replica. Not unlimited, and not refused outright.
     expect(ok(answers)).toBe(4);
@@ -89,7 +75,7 @@ describe('fleet-wide limits while Redis is away', () => {
     // Four rate checks on this replica, and a cap check for each of the two it admitted.
     expect(status.sessionCreateLimit).toMatchObject({ mode: 'local', fallbacks: 6 });
 
-    await redis.resume();
+    await bringBack();
     await until(() => fleet.every((s) => /redis ready/.test(s.output.slice(s.output.lastIndexOf('fleet-wide session limits unavailable')))));
     await initializes(fleet, 2);
     for (const s of fleet) expect(s.output).toContain('fleet-wide session limits counted in Redis again');

@@ -1,30 +1,12 @@
 // The stream half of a session on any replica: notifications reach the client through whichever
 // replica holds its GET stream, a stream resumes elsewhere after its replica dies, and the event log is
-// bounded, expires with the session and goes with DELETE.
+// bounded, expires with the session and goes with DELETE. On one Redis node and on a 3-master cluster.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectLegacy } from '../support/clients.js';
-import { TestRedis } from '../support/redis.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectLegacy, splitFetch as split } from '../support/clients.js';
 import { ServerProcess } from '../support/server-process.js';
-
-let redis: TestRedis;
-const servers: ServerProcess[] = [];
-
-async function server(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const s = await ServerProcess.start({ env: { REDIS_URL: redis.url, ...env } });
-  servers.push(s);
-  return s;
-}
-
-/** A fetch that sends GET streams to `get()` and everything else to `post()`. */
-function split(get: () => string, post: () => string): typeof fetch {
-  return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const method = (init?.method ?? 'GET').toUpperCase();
-    return fetch(new URL(url.pathname + url.search, method === 'GET' ? get() : post()), init);
-  };
-}
+import { TOPOLOGIES, useTopology } from '../support/topologies.js';
 
 async function until(check: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
@@ -34,16 +16,18 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
   }
 }
 
-beforeAll(async () => {
-  redis = await TestRedis.start();
-});
+describe.each(TOPOLOGIES)('streams on any replica (%s)', (topology) => {
+  const redis = useTopology(topology);
+  const servers: ServerProcess[] = [];
+  // Registered after the topology's hooks, so it runs first: the servers stop before their Redis does.
+  afterAll(async () => void (await Promise.all(servers.map((s) => s.kill()))));
 
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.kill()));
-  await redis?.close();
-});
+  async function server(env: Record<string, string> = {}): Promise<ServerProcess> {
+    const s = await ServerProcess.start({ env: { ...redis.env(), ...env } });
+    servers.push(s);
+    return s;
+  }
 
-describe('streams on any replica', () => {
   it('streams:cross-replica — with the GET stream on A and the call on B, exactly one list_changed arrives', async () => {
     const [a, b] = [await server(), await server()];
     const client = await connectLegacy(a.url, { fetch: split(() => a.origin, () => b.origin) });
@@ -100,7 +84,7 @@ describe('streams on any replica', () => {
     expect(ttl).toBeLessThanOrEqual(3_600_000);
     await client.transport.terminateSession();
     await sleep(200);
-    expect(await inspect.keys(`*${client.sessionId}*`)).toEqual([]);
+    expect(await redis.keys(`*${client.sessionId}*`)).toEqual([]);
     inspect.disconnect();
     await client.close();
   });
@@ -130,36 +114,31 @@ describe('streams on any replica', () => {
   });
 
   it('streams:outage — while Redis is down calls keep working and a resume gets 503; once it is back, the events of that time reach the log', async () => {
-    const local = await TestRedis.start();
-    try {
-      const a = await ServerProcess.start({ env: { REDIS_URL: local.url, REDIS_COMMAND_TIMEOUT: '300ms' } });
-      servers.push(a);
-      const client = await connectLegacy(a.url);
-      let token: string | undefined;
-      await client.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (token = t) });
-      await local.stopKeepingData();
-      // The call needs no data, so it works; its events wait on this replica for Redis.
-      let during: string | undefined;
-      await client.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (during = t) });
-      expect(during).toMatch(/^e1\./);
-      const resume = (last: string) => fetch(a.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25', 'last-event-id': last } });
-      const refused = await resume(token as string);
-      expect(refused.status).toBe(503);
-      expect(refused.headers.get('retry-after')).toBe('1');
-      await local.resume();
-      const inspect = local.client();
-      const key = `mcp-continuity:session:{${client.sessionId}}:events`;
-      const deadline = Date.now() + 8000;
-      let ids: string[] = [];
-      while (!ids.includes(during as string) && Date.now() < deadline) {
-        ids = (await inspect.xrange(key, '-', '+').catch(() => [])).map(([, fields]) => fields[1] as string);
-        await sleep(100);
-      }
-      expect(ids).toContain(during);
-      inspect.disconnect();
-      await client.close();
-    } finally {
-      await local.close();
+    const a = await server({ REDIS_COMMAND_TIMEOUT: '300ms' });
+    const client = await connectLegacy(a.url);
+    const key = `mcp-continuity:session:{${client.sessionId}}:events`;
+    let token: string | undefined;
+    await client.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (token = t) });
+    // One node: the server; a cluster: the master that holds this session's slot.
+    const bringBack = await redis.stopKeepingData(key);
+    // The call needs no data, so it works; its events wait on this replica for Redis.
+    let during: string | undefined;
+    await client.client.callTool({ name: 'session_info', arguments: {} }, undefined, { onresumptiontoken: (t: string) => (during = t) });
+    expect(during).toMatch(/^e1\./);
+    const resume = (last: string) => fetch(a.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25', 'last-event-id': last } });
+    const refused = await resume(token as string);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    await bringBack();
+    const inspect = redis.client();
+    const deadline = Date.now() + 8000;
+    let ids: string[] = [];
+    while (!ids.includes(during as string) && Date.now() < deadline) {
+      ids = (await inspect.xrange(key, '-', '+').catch(() => [])).map(([, fields]) => fields[1] as string);
+      await sleep(100);
     }
+    expect(ids).toContain(during);
+    inspect.disconnect();
+    await client.close();
   });
 });

@@ -55,6 +55,14 @@ export function roundRobinFetch(origins: () => readonly string[]): typeof fetch 
   };
 }
 
+/** A fetch that sends GET streams to `get()` and every other request to `post()`, keeping path and query. */
+export function splitFetch(get: () => string, post: () => string): typeof fetch {
+  return (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    return fetch(new URL(url.pathname + url.search, (init?.method ?? 'GET').toUpperCase() === 'GET' ? get() : post()), init);
+  };
+}
+
 /** Raw JSON-RPC POST, for checks an SDK client would never send. */
 export async function rawPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {

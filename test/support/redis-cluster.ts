@@ -1,13 +1,12 @@
 // Starts a private 3-master Redis 7 cluster on free ports (redis-server --cluster-enabled ×3, then
 // redis-cli --cluster create) so tests can restart a node or move a slot. No mocks.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { freePort } from './redis.js';
+import { Cluster, Redis } from 'ioredis';
+import { freePort, startRedisProcess, stopRedisProcess } from './redis.js';
 
 export class TestRedisCluster {
   readonly #children = new Map<number, ChildProcess>();
@@ -34,6 +33,13 @@ export class TestRedisCluster {
   /** A plain client to one node, for CLUSTER commands and inspection. Caller quits it. */
   node(port: number): Redis {
     const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    return client;
+  }
+
+  /** A cluster client (follows MOVED) for planting and inspecting keys. Caller disconnects it. */
+  client(): Cluster {
+    const client = new Cluster([{ host: '127.0.0.1', port: this.ports[0] as number }], { redisOptions: { maxRetriesPerRequest: 1 } });
     client.on('error', () => {});
     return client;
   }
@@ -84,38 +90,15 @@ export class TestRedisCluster {
   /** (Re)starts one node on its port; its nodes file brings it back into the cluster with its slots. */
   async resume(port: number): Promise<void> {
     if (this.#children.has(port)) return;
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(this.#dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', this.#dir, '--dbfilename', `dump-${port}.rdb`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#children.set(port, child);
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${output}`)), 10_000);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${output}`));
-      });
-    });
-    child.removeAllListeners('exit');
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(this.#dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--dbfilename', `dump-${port}.rdb`, '--enable-debug-command', 'local'];
+    this.#children.set(port, await startRedisProcess(port, this.#dir, args));
   }
 
   /** Stops one node after writing its data to disk (SHUTDOWN SAVE): `resume` brings it back with its keys. */
   async stopKeepingData(port: number): Promise<void> {
     const child = this.#children.get(port);
-    if (!child) return;
     this.#children.delete(port);
-    const exited = once(child, 'exit');
-    const admin = this.node(port);
-    await admin.call('SHUTDOWN', 'SAVE').catch(() => undefined);
-    admin.disconnect();
-    await exited;
+    if (child) await stopRedisProcess(child, port, 'save');
   }
 
   /** Resolves once every running node reports `cluster_state:ok`. */
@@ -141,13 +124,7 @@ export class TestRedisCluster {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [...this.#children.values()].map(async (child) => {
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all([...this.#children].map(([port, child]) => stopRedisProcess(child, port, 'kill')));
     this.#children.clear();
     rmSync(this.#dir, { recursive: true, force: true });
   }
