@@ -9,10 +9,11 @@ import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { EventLog, EventSource } from './event-log.js';
 import type { PeerRouter, SessionPeers } from './peer-routing.js';
-import type { LegacyScope, ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
 import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
+import { asOwner, type CallOwner, type ToolCatalog } from './tool-catalog.js';
 
 export type ResponseMode = 'sse' | 'json';
 
@@ -21,6 +22,8 @@ export interface LiveSessionHost {
   readonly store: SessionStore;
   /** Where handles of scratchpad_open live (Redis beside Redis). */
   readonly scratchpads: ScratchpadStore;
+  /** The legacy tools, registered once per host and shared by its sessions. */
+  readonly tools: ToolCatalog;
   /** Where the session's SSE events go, so any replica can replay and continue its streams. */
   readonly events: EventLog;
   /** The `retry:` hint of every stream. */
@@ -90,8 +93,6 @@ export class LiveSession implements SessionContext, EventSource {
   #inFlight = 0;
   #retiring = false;
   readonly #hello: ClientHello;
-  readonly #toolNames: ReadonlySet<string>;
-  readonly #scope: LegacyScope;
   readonly #host: LiveSessionHost;
   #protocolVersion: string | undefined;
   #negotiated: (version: string) => void = () => {};
@@ -125,10 +126,7 @@ export class LiveSession implements SessionContext, EventSource {
       if (!this.shape) this.shape = { v: FORMAT_VERSION, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
-    const built = createSessionServer(this, bindScratchpads(host.scratchpads, this.principal));
-    this.server = built.server;
-    this.#toolNames = built.toolNames;
-    this.#scope = built.scope;
+    this.server = createSessionServer(host.tools, this.toolsets);
     this.data = this.#dataApi();
   }
 
@@ -145,7 +143,7 @@ export class LiveSession implements SessionContext, EventSource {
   }
 
   hasTool(name: string): boolean {
-    return this.#toolNames.has(name);
+    return this.#host.tools.lists(this.server, name);
   }
 
   /** The cached shape must be re-read before it is served. */
@@ -193,7 +191,7 @@ export class LiveSession implements SessionContext, EventSource {
     this.shape = shape;
     this.rev = rev;
     // Registering on a connected server sends notifications/tools/list_changed (debounced to one).
-    registerToolsets(this.server, this.#scope, shape.toolsets.filter((name) => !before.includes(name)), { silent: !options.announce });
+    registerToolsets(this.#host.tools, this.server, shape.toolsets.filter((name) => !before.includes(name)), { announce: options.announce });
   }
 
   async connect(): Promise<void> {
@@ -202,9 +200,20 @@ export class LiveSession implements SessionContext, EventSource {
     const transport = this.transport as Transport;
     const deliver = transport.onmessage;
     const send = transport.send.bind(transport);
+    // The catalog's tools are shared: what the SDK runs for this message finds this session as its owner.
+    const { scratchpads } = this.#host;
+    const principal = this.principal;
+    const owner: CallOwner = {
+      session: this,
+      server: this.server,
+      // Bound per call, not held: a session that makes no scratchpad call pays nothing for it.
+      get scratchpads() {
+        return bindScratchpads(scratchpads, principal);
+      },
+    };
     transport.onmessage = (message, extra) => {
       if ('method' in message && 'id' in message) this.#inFlight++;
-      deliver?.(message, extra);
+      asOwner(owner, () => deliver?.(message, extra));
     };
     transport.send = async (message, options) => {
       try {

@@ -19,6 +19,8 @@ import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
+import { ToolCatalog } from './tool-catalog.js';
+import { describeLifetime } from './scratchpads.js';
 import { sessionEnded, sessionForeign, traceRequest } from '../telemetry/hooks.js';
 
 export interface SessionHostOptions {
@@ -132,6 +134,7 @@ export class SessionHost {
     this.#sessionHost = {
       store: options.store,
       scratchpads: this.#o.scratchpads,
+      tools: new ToolCatalog(options.replica, describeLifetime(this.#o.scratchpads.lifetime)),
       peers: this.#peers,
       events: this.#events,
       retryMs: this.#o.sseRetryMs,

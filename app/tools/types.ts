@@ -92,7 +92,11 @@ export interface ModernScope extends ScopeBase {
 /** What a tool is registered for: one legacy session, or one stateless modern request. */
 export type ToolScope = LegacyScope | ModernScope;
 
-/** A tool module registers one or more tools on a server, for either era. Add yours to `tools/index.ts`. */
+/**
+ * A tool module registers one or more tools on a server, for either era. Add yours to `tools/index.ts`.
+ * Legacy-era tools are registered once per process and shared by every session: read `scope.session`
+ * and `scope.scratchpads` inside the handler (they name the caller's), never keep them from `register`.
+ */
 export interface ToolModule {
   readonly name: string;
   register(server: McpServer, scope: ToolScope): void;
