@@ -91,6 +91,8 @@ export class LiveSession implements SessionContext, EventSource {
   peers: SessionPeers | undefined;
   /** Requests the SDK is handling (received, not yet answered): a retiring session closes when none is left. */
   #inFlight = 0;
+  /** Requests the host has taken for this copy and not yet handed to the SDK (see `hold`). */
+  #held = 0;
   #retiring = false;
   readonly #hello: ClientHello;
   readonly #host: LiveSessionHost;
@@ -221,7 +223,7 @@ export class LiveSession implements SessionContext, EventSource {
       } finally {
         if (('result' in message || 'error' in message) && 'id' in message) {
           this.#inFlight = Math.max(0, this.#inFlight - 1);
-          if (this.#retiring && this.#inFlight === 0) void this.close();
+          this.#closeIfRetired();
         }
       }
     };
@@ -235,7 +237,27 @@ export class LiveSession implements SessionContext, EventSource {
    */
   async retire(): Promise<void> {
     this.#retiring = true;
-    if (this.#inFlight === 0) await this.close();
+    if (this.#inFlight === 0 && this.#held === 0) await this.close();
+  }
+
+  /**
+   * Keeps this copy open while the host works on a request for it (reads, then the hand-over to the
+   * SDK): a copy evicted meanwhile closes once the request is in (and then answered), not under it.
+   * Returns the release.
+   */
+  hold(): () => void {
+    this.#held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#held--;
+      this.#closeIfRetired();
+    };
+  }
+
+  #closeIfRetired(): void {
+    if (this.#retiring && this.#inFlight === 0 && this.#held === 0) void this.close();
   }
 
   /**
