@@ -53,7 +53,10 @@ const server = await startServer(loadConfig(env), { logger: pino({ level: 'silen
 await pool(Array.from({ length: 50 }), 10, async () => callTool(server.url, await openSession(server.url), 'remember', { key: 'k', value: 'v' }));
 const beforeFile = await snapshot('before');
 const live = server.host.stats.liveSessions;
-await pool(Array.from({ length: count }), 20, async () => callTool(server.url, await openSession(server.url), 'remember', { key: 'k', value: 'v' }));
+// CALLS calls per session (default 1): what a session keeps per call it made shows as growth with it.
+const calls = Number(process.env.HEAP_CALLS ?? 1);
+const opened = await pool(Array.from({ length: count }), 20, () => openSession(server.url));
+for (let i = 0; i < calls; i++) await pool(opened, 20, (id) => callTool(server.url, id, i % 2 === 0 ? 'remember' : 'session_info', { key: 'k', value: 'v' }));
 const afterFile = await snapshot('after');
 const added = server.host.stats.liveSessions - live;
 await server.close();
