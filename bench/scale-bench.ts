@@ -153,13 +153,18 @@ export async function runScale(argv: readonly string[]): Promise<void> {
       callTool(url, id, name as string, args as Record<string, unknown>).then(
         (ms) => latencies.push(ms),
         (error: Error) => {
-          const key = error.message.slice(0, 80);
+          // A tool error's own text says why (e.g. "Not saved: session store unavailable"); else the HTTP failure.
+          const key = (/"text":"([^"]{0,80})/.exec(error.message)?.[1] ?? error.message).slice(0, 80);
           errors.set(key, (errors.get(key) ?? 0) + 1);
         },
       ).finally(() => inFlight--);
     };
+    let sampleErrors = 0;
     const sampler = setInterval(() => {
-      void status(origin).then((s) => samples.push({ atS: round((performance.now() - started) / 1000, 1), live: s.liveSessions, rssMB: round(s.memory.rssBytes / MB, 1), heapMB: round(s.memory.heapUsedBytes / MB, 1), restores: s.restores }));
+      status(origin).then(
+        (s) => samples.push({ atS: round((performance.now() - started) / 1000, 1), live: s.liveSessions, rssMB: round(s.memory.rssBytes / MB, 1), heapMB: round(s.memory.heapUsedBytes / MB, 1), restores: s.restores }),
+        () => sampleErrors++,
+      );
     }, 5000);
     // Each turn of the interval, every session once; the first turn is `remember` for data sessions.
     await new Promise<void>((resolve) => {
@@ -203,9 +208,11 @@ export async function runScale(argv: readonly string[]): Promise<void> {
       },
       restores: { total: restores, perSecond: round(restores / seconds, 1), misses: last.restoreMisses - base.restoreMisses },
       serverCpu: round(serverCpu, 3),
+      sampleErrors,
       samples,
     };
-    log(`calls: ${figures.calls.ok}/${calls} ok (${figures.calls.perSecond}/s), p50 ${figures.calls.p50} ms, p99 ${figures.calls.p99} ms, schedule lag p99 ${figures.calls.lagP99Ms} ms, ${errorCount} errors ${JSON.stringify(figures.calls.errorKinds)}`);
+    const topErrors = [...errors].sort((x, y) => y[1] - x[1]).slice(0, 5);
+    log(`calls: ${figures.calls.ok}/${calls} ok (${figures.calls.perSecond}/s), p50 ${figures.calls.p50} ms, p99 ${figures.calls.p99} ms, schedule lag p99 ${figures.calls.lagP99Ms} ms, ${errorCount} errors ${JSON.stringify(Object.fromEntries(topErrors))}`);
     log(`memory: RSS ${figures.memory.rssMB} MB (peak ${figures.memory.peakRssMB}, base ${figures.memory.baseRssMB}), heap ${figures.memory.heapMB} MB (no forced GC), ${last.liveSessions} live: ${figures.memory.rssPerLiveKB} KB RSS and ${figures.memory.heapPerLiveKB} KB heap per live session`);
     log(`restores: ${restores} (${figures.restores.perSecond}/s), server CPU ${Math.round(serverCpu * 100)}% of one core`);
     console.log(JSON.stringify(figures, null, 2));
