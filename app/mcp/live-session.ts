@@ -13,7 +13,7 @@ import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js
 import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
-import { asOwner, type CallOwner, type ToolCatalog } from './tool-catalog.js';
+import type { ToolCatalog } from './tool-catalog.js';
 
 export type ResponseMode = 'sse' | 'json';
 
@@ -128,7 +128,7 @@ export class LiveSession implements SessionContext, EventSource {
       if (!this.shape) this.shape = { v: FORMAT_VERSION, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
-    this.server = createSessionServer(host.tools, this.toolsets);
+    this.server = createSessionServer(host.tools, { session: this, scratchpads: () => bindScratchpads(host.scratchpads, init.principal) }, this.toolsets);
     this.data = this.#dataApi();
   }
 
@@ -202,20 +202,9 @@ export class LiveSession implements SessionContext, EventSource {
     const transport = this.transport as Transport;
     const deliver = transport.onmessage;
     const send = transport.send.bind(transport);
-    // The catalog's tools are shared: what the SDK runs for this message finds this session as its owner.
-    const { scratchpads } = this.#host;
-    const principal = this.principal;
-    const owner: CallOwner = {
-      session: this,
-      server: this.server,
-      // Bound per call, not held: a session that makes no scratchpad call pays nothing for it.
-      get scratchpads() {
-        return bindScratchpads(scratchpads, principal);
-      },
-    };
     transport.onmessage = (message, extra) => {
       if ('method' in message && 'id' in message) this.#inFlight++;
-      asOwner(owner, () => deliver?.(message, extra));
+      deliver?.(message, extra);
     };
     transport.send = async (message, options) => {
       try {

@@ -1,14 +1,14 @@
 // Builds the MCP server for one legacy session: the shared base tools plus every toolset the session has enabled.
 import { McpServer } from '@modelcontextprotocol/server';
-import { SERVER_INFO, type ToolCatalog } from './tool-catalog.js';
+import { SERVER_INFO, type SessionScope, type ToolCatalog } from './tool-catalog.js';
 
 export { SERVER_INFO };
 
-/** A session's own server: its protocol state is its own, its tools are the catalog's. */
-export function createSessionServer(catalog: ToolCatalog, toolsets: readonly string[]): McpServer {
+/** A session's own server: its protocol state and tool handlers are its own, the tools' registrations the catalog's. */
+export function createSessionServer(catalog: ToolCatalog, session: SessionScope, toolsets: readonly string[]): McpServer {
   // Coalesced: enabling a toolset adds several tools, and the client needs one list_changed, not one per tool.
   const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: true } }, debouncedNotificationMethods: ['notifications/tools/list_changed'] });
-  catalog.install(server);
+  catalog.install(server, session);
   // Listed before connect, so a restored session gets its toolsets without a list_changed.
   catalog.addToolsets(server, toolsets);
   return server;

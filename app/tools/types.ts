@@ -94,8 +94,9 @@ export type ToolScope = LegacyScope | ModernScope;
 
 /**
  * A tool module registers one or more tools on a server, for either era. Add yours to `tools/index.ts`.
- * Legacy-era tools are registered once per process and shared by every session: read `scope.session`
- * and `scope.scratchpads` inside the handler (they name the caller's), never keep them from `register`.
+ * In the legacy era the SDK registration (name, schemas, description) is made once per process and
+ * shared by every session, and `register` runs again per session to make its handlers: what it passes
+ * to `registerTool` besides the handler must not depend on the session.
  */
 export interface ToolModule {
   readonly name: string;
