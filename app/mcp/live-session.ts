@@ -2,7 +2,6 @@
 // the restore replay.
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpServer, type Transport } from '@modelcontextprotocol/server';
-import { checkEntry, SessionDataError, type DataValue } from '../sessions/data.js';
 import { FORMAT_VERSION } from '../sessions/format.js';
 import { replayInitialize, type ClientHello, type SessionShape } from '../sessions/shape.js';
 import { sessionTag } from '../sessions/shape.js';
@@ -10,6 +9,7 @@ import type { SessionStore } from '../sessions/store.js';
 import type { EventLog, EventSource } from './event-log.js';
 import type { PeerRouter, SessionPeers } from './peer-routing.js';
 import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import { sessionData } from './session-data.js';
 import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
@@ -129,7 +129,7 @@ export class LiveSession implements SessionContext, EventSource {
       this.#negotiated(version);
     };
     this.server = createSessionServer(host.tools, { session: this, scratchpads: () => bindScratchpads(host.scratchpads, init.principal) }, this.toolsets);
-    this.data = this.#dataApi();
+    this.data = sessionData(this, host);
   }
 
   ttlMs(): number {
@@ -192,7 +192,7 @@ export class LiveSession implements SessionContext, EventSource {
     const before = this.shape?.toolsets ?? [];
     this.shape = shape;
     this.rev = rev;
-    // Registering on a connected server sends notifications/tools/list_changed (debounced to one).
+    // Only the replica that made the change announces it (notifications/tools/list_changed, once).
     registerToolsets(this.#host.tools, this.server, shape.toolsets.filter((name) => !before.includes(name)), { announce: options.announce });
   }
 
@@ -281,33 +281,5 @@ export class LiveSession implements SessionContext, EventSource {
     if (this.closed) return;
     this.closed = true;
     await this.server.close().catch(() => {});
-  }
-
-  #dataApi(): SessionData {
-    const { store } = this.#host;
-    const run = async <T>(operation: () => Promise<T>): Promise<T> => {
-      await this.#host.ensureStored(this);
-      try {
-        return await operation();
-      } catch (error) {
-        if (error instanceof SessionDataError && error.code === 'gone') this.#host.onGone(this);
-        throw error;
-      }
-    };
-    return {
-      get: async (key) => {
-        checkEntry(key);
-        return run(() => store.dataGet(this.id, key));
-      },
-      set: async (key: string, value: DataValue) => {
-        checkEntry(key, value);
-        return run(() => store.dataSet(this.id, key, value, this.#host.ttlMs(this)));
-      },
-      delete: async (key) => {
-        checkEntry(key);
-        return run(() => store.dataDelete(this.id, key, this.#host.ttlMs(this)));
-      },
-      list: () => run(() => store.dataList(this.id)),
-    };
   }
 }
