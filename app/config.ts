@@ -434,7 +434,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyPrefix: get(ENV.keyPrefix) ?? 'mcp-continuity:',
     idleTtlMs,
     maxTtlMs,
-    maxLiveSessions: parseInteger(ENV.maxLiveSessions, get(ENV.maxLiveSessions) ?? '2000', 1, 10_000_000),
+    maxLiveSessions: parseInteger(ENV.maxLiveSessions, get(ENV.maxLiveSessions) ?? '10000', 1, 10_000_000),
     liveIdleMs: duration(ENV.liveIdle, '30m'),
     // RESTORE_TIMEOUT is the name this had before data operations used it too.
     commandTimeoutMs: duration(ENV.commandTimeout, get(ENV.restoreTimeout) ?? '2s'),

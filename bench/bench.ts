@@ -20,6 +20,12 @@ import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// The many-sessions run has flags of its own (sessions, interval, duration): bench/scale-bench.ts.
+if (process.argv.includes('--scale-only')) {
+  const { runScale } = await import('./scale-bench.js');
+  await runScale(process.argv.slice(2).filter((arg) => arg !== '--scale-only'));
+  process.exit(0);
+}
 const { values: flags } = parseArgs({
   options: {
     sessions: { type: 'string', default: process.env.BENCH_SESSIONS ?? '50' },
@@ -42,6 +48,7 @@ const { values: flags } = parseArgs({
     'cluster-only': { type: 'boolean', default: false },
     'sse-only': { type: 'boolean', default: false },
     'scaling-only': { type: 'boolean', default: false },
+    'restore-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -119,14 +126,19 @@ async function restore(redis: TestRedis, probe: Redis): Promise<Figures['restore
   const sample = ids.slice(0, SAMPLE);
   const first: number[] = [];
   const second: number[] = [];
+  const cpu0 = cpuSeconds(fresh.pid);
   for (const id of sample) first.push(await callTool(fresh.url, id, 'recall', { key: 'k' }));
+  const cpu1 = cpuSeconds(fresh.pid);
   for (const id of sample) second.push(await callTool(fresh.url, id, 'recall', { key: 'k' }));
+  const cpu2 = cpuSeconds(fresh.pid);
   await fresh.kill('SIGKILL');
 
   const storming = await start('redis', redis);
+  const stormCpu = cpuSeconds(storming.pid);
   const started = performance.now();
   const results = await Promise.allSettled(ids.slice(0, STORM).map((id) => callTool(storming.url, id, 'recall', { key: 'k' })));
   const stormMs = performance.now() - started;
+  const cpuMs = { restore: ((cpu1 - cpu0) * 1000) / sample.length, warm: ((cpu2 - cpu1) * 1000) / sample.length, storm: ((cpuSeconds(storming.pid) - stormCpu) * 1000) / STORM };
   await storming.kill('SIGKILL');
 
   const key = (id: string) => `bench-redis:session:{${id}}`;
@@ -138,6 +150,7 @@ async function restore(redis: TestRedis, probe: Redis): Promise<Figures['restore
     restore: percentiles(first),
     warmOnSameReplica: percentiles(second),
     storm: { sessions: STORM, ms: stormMs, served: results.filter((r) => r.status === 'fulfilled').length },
+    cpuMs,
     recordBytes: { memoryUsageMean: mean(sizes), memoryUsageMax: Math.max(...sizes), jsonMean: mean(rawBytes) },
   };
 }
@@ -390,6 +403,17 @@ async function main(): Promise<void> {
       const figures = await clusterVsSingle(redis, log, { sessions: K, ms: MS, rounds: ROUNDS, sample: SAMPLE });
       log(describeCluster(figures));
       console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
+  if (flags['restore-only']) {
+    try {
+      const r = await restore(redis, probe);
+      log(`restore only (Redis mode, JSON, ${SAMPLE} sequential restores then the same calls warm; storm of ${STORM} on a fresh replica): restore p50 ${r.restore.p50.toFixed(2)} / p99 ${r.restore.p99.toFixed(2)} ms, warm p50 ${r.warmOnSameReplica.p50.toFixed(2)} / p99 ${r.warmOnSameReplica.p99.toFixed(2)} ms, storm ${Math.round(r.storm.ms)} ms (${r.storm.served} served); server CPU per request: restore ${r.cpuMs.restore.toFixed(2)} ms, warm ${r.cpuMs.warm.toFixed(2)} ms, storm ${r.cpuMs.storm.toFixed(2)} ms`);
+      console.log(JSON.stringify({ ...r, heapPerLiveSession: { memory: heap(undefined).bytesPerSession, redis: heap(redis).bytesPerSession } }, null, 2));
     } finally {
       probe.disconnect();
       await redis.close();

@@ -13,6 +13,7 @@ import { jsonRpcError } from '../app/http/errors.js';
 import { EventLog } from '../app/mcp/event-log.js';
 import { LiveSession, type LiveSessionHost } from '../app/mcp/live-session.js';
 import { PeerRouter } from '../app/mcp/peer-routing.js';
+import { ToolCatalog } from '../app/mcp/tool-catalog.js';
 import type { DataValue } from '../app/sessions/data.js';
 import { MemorySessionStore } from '../app/sessions/memory-store.js';
 import { helloFromInitialize, type SessionShape } from '../app/sessions/shape.js';
@@ -34,6 +35,8 @@ function live(store: MemorySessionStore, init: ConstructorParameters<typeof Live
     events: new EventLog(store, pino({ level: 'silent' })),
     retryMs: 1000,
     replica: { name: 'naive' },
+    // Built per request, as that design registers every tool per request.
+    tools: new ToolCatalog({ name: 'naive' }, 'for a while'),
     responseMode: config.responseMode,
     peers: new PeerRouter({ store, logger: pino({ level: 'silent' }), find: () => undefined }),
     ttlMs: () => config.idleTtlMs,

@@ -154,12 +154,15 @@ export function createApp(options: AppOptions): App {
       if (!who.ok) return who.response;
     }
     const health = options.store.health();
+    const memory = process.memoryUsage();
     return Response.json({
       status: health.connected ? 'ready' : 'degraded',
       mode: options.store.kind,
       auth: auth.mode,
       store: health,
       ...options.host.stats,
+      // What the README's memory model (base + per live session) is checked against.
+      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
       ...(options.modern?.stats ?? {}),
       ...(limiter ? { sessionCreateLimit: limiter.stats } : {}),
       ...(options.fleetLimits ? { sessionLimits: { mode: options.fleetLimits.mode, fallbacks: options.fleetLimits.fallbacks } } : {}),

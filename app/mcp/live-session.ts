@@ -2,17 +2,18 @@
 // the restore replay.
 import { randomUUID } from 'node:crypto';
 import { WebStandardStreamableHTTPServerTransport, type McpServer, type Transport } from '@modelcontextprotocol/server';
-import { checkEntry, SessionDataError, type DataValue } from '../sessions/data.js';
 import { FORMAT_VERSION } from '../sessions/format.js';
 import { replayInitialize, type ClientHello, type SessionShape } from '../sessions/shape.js';
 import { sessionTag } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { EventLog, EventSource } from './event-log.js';
 import type { PeerRouter, SessionPeers } from './peer-routing.js';
-import type { LegacyScope, ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import type { ReplicaInfo, SessionContext, SessionData } from '../tools/index.js';
+import { sessionData } from './session-data.js';
 import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
+import type { ToolCatalog } from './tool-catalog.js';
 
 export type ResponseMode = 'sse' | 'json';
 
@@ -21,6 +22,8 @@ export interface LiveSessionHost {
   readonly store: SessionStore;
   /** Where handles of scratchpad_open live (Redis beside Redis). */
   readonly scratchpads: ScratchpadStore;
+  /** The legacy tools, registered once per host and shared by its sessions. */
+  readonly tools: ToolCatalog;
   /** Where the session's SSE events go, so any replica can replay and continue its streams. */
   readonly events: EventLog;
   /** The `retry:` hint of every stream. */
@@ -88,10 +91,10 @@ export class LiveSession implements SessionContext, EventSource {
   peers: SessionPeers | undefined;
   /** Requests the SDK is handling (received, not yet answered): a retiring session closes when none is left. */
   #inFlight = 0;
+  /** Requests the host has taken for this copy and not yet handed to the SDK (see `hold`). */
+  #held = 0;
   #retiring = false;
   readonly #hello: ClientHello;
-  readonly #toolNames: ReadonlySet<string>;
-  readonly #scope: LegacyScope;
   readonly #host: LiveSessionHost;
   #protocolVersion: string | undefined;
   #negotiated: (version: string) => void = () => {};
@@ -125,11 +128,8 @@ export class LiveSession implements SessionContext, EventSource {
       if (!this.shape) this.shape = { v: FORMAT_VERSION, id: this.id, createdAt: this.createdAt, maxExpiresAt: this.maxExpiresAt, protocolVersion: version, ...this.#hello, toolsets: [], ...(this.principal ? { principal: this.principal } : {}) };
       this.#negotiated(version);
     };
-    const built = createSessionServer(this, bindScratchpads(host.scratchpads, this.principal));
-    this.server = built.server;
-    this.#toolNames = built.toolNames;
-    this.#scope = built.scope;
-    this.data = this.#dataApi();
+    this.server = createSessionServer(host.tools, { session: this, scratchpads: () => bindScratchpads(host.scratchpads, init.principal) }, this.toolsets);
+    this.data = sessionData(this, host);
   }
 
   ttlMs(): number {
@@ -145,7 +145,7 @@ export class LiveSession implements SessionContext, EventSource {
   }
 
   hasTool(name: string): boolean {
-    return this.#toolNames.has(name);
+    return this.#host.tools.lists(this.server, name);
   }
 
   /** The cached shape must be re-read before it is served. */
@@ -192,8 +192,8 @@ export class LiveSession implements SessionContext, EventSource {
     const before = this.shape?.toolsets ?? [];
     this.shape = shape;
     this.rev = rev;
-    // Registering on a connected server sends notifications/tools/list_changed (debounced to one).
-    registerToolsets(this.server, this.#scope, shape.toolsets.filter((name) => !before.includes(name)), { silent: !options.announce });
+    // Only the replica that made the change announces it (notifications/tools/list_changed, once).
+    registerToolsets(this.#host.tools, this.server, shape.toolsets.filter((name) => !before.includes(name)), { announce: options.announce });
   }
 
   async connect(): Promise<void> {
@@ -212,7 +212,7 @@ export class LiveSession implements SessionContext, EventSource {
       } finally {
         if (('result' in message || 'error' in message) && 'id' in message) {
           this.#inFlight = Math.max(0, this.#inFlight - 1);
-          if (this.#retiring && this.#inFlight === 0) void this.close();
+          this.#closeIfRetired();
         }
       }
     };
@@ -226,7 +226,27 @@ export class LiveSession implements SessionContext, EventSource {
    */
   async retire(): Promise<void> {
     this.#retiring = true;
-    if (this.#inFlight === 0) await this.close();
+    if (this.#inFlight === 0 && this.#held === 0) await this.close();
+  }
+
+  /**
+   * Keeps this copy open while the host works on a request for it (reads, then the hand-over to the
+   * SDK): a copy evicted meanwhile closes once the request is in (and then answered), not under it.
+   * Returns the release.
+   */
+  hold(): () => void {
+    this.#held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#held--;
+      this.#closeIfRetired();
+    };
+  }
+
+  #closeIfRetired(): void {
+    if (this.#retiring && this.#inFlight === 0 && this.#held === 0) void this.close();
   }
 
   /**
@@ -261,33 +281,5 @@ export class LiveSession implements SessionContext, EventSource {
     if (this.closed) return;
     this.closed = true;
     await this.server.close().catch(() => {});
-  }
-
-  #dataApi(): SessionData {
-    const { store } = this.#host;
-    const run = async <T>(operation: () => Promise<T>): Promise<T> => {
-      await this.#host.ensureStored(this);
-      try {
-        return await operation();
-      } catch (error) {
-        if (error instanceof SessionDataError && error.code === 'gone') this.#host.onGone(this);
-        throw error;
-      }
-    };
-    return {
-      get: async (key) => {
-        checkEntry(key);
-        return run(() => store.dataGet(this.id, key));
-      },
-      set: async (key: string, value: DataValue) => {
-        checkEntry(key, value);
-        return run(() => store.dataSet(this.id, key, value, this.#host.ttlMs(this)));
-      },
-      delete: async (key) => {
-        checkEntry(key);
-        return run(() => store.dataDelete(this.id, key, this.#host.ttlMs(this)));
-      },
-      list: () => run(() => store.dataList(this.id)),
-    };
   }
 }

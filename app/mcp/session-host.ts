@@ -1,75 +1,27 @@
 // The session host: routes legacy MCP requests to live sessions (restoring the rest), serves GET streams,
 // refuses new sessions the store or a caller cannot afford, and binds every session to its principal.
-import { randomUUID } from 'node:crypto';
 import { isInitializeRequest, readRequestBody, type JSONRPCMessage } from '@modelcontextprotocol/server';
-import type { Logger } from 'pino';
 import { HttpError, RPC, sessionNotFound } from '../http/errors.js';
-import { helloFromInitialize, isMintedSessionId, principalHash, recordTtlMs, sessionTag, ShapeTooLargeError, type ClientHello } from '../sessions/shape.js';
-import type { FleetLimits } from '../sessions/limits.js';
-import type { SessionStore } from '../sessions/store.js';
-import { scratchpadStoreFor } from '../sessions/redis-scratchpads.js';
-import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
-import type { ReplicaInfo } from '../tools/index.js';
+import { isMintedSessionId, principalHash, recordTtlMs, sessionTag } from '../sessions/shape.js';
 import { LiveCache } from './live-cache.js';
-import { LiveSession, type LiveSessionHost, type ResponseMode } from './live-session.js';
+import { LiveSession, type LiveSessionHost } from './live-session.js';
+import { withDefaults, type HostSettings, type HostStats, type SessionHostOptions } from './host-options.js';
 import { EventLog, withRequestIds } from './event-log.js';
 import { PeerRouter } from './peer-routing.js';
 import { PrincipalCap } from './principal-cap.js';
 import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
+import { createSession, type CreateDeps } from './session-create.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
+import { ToolCatalog } from './tool-catalog.js';
+import { describeLifetime } from './scratchpads.js';
 import { sessionEnded, sessionForeign, traceRequest } from '../telemetry/hooks.js';
 
-export interface SessionHostOptions {
-  readonly store: SessionStore;
-  /** Scratchpads behind handles (shared with the modern era). Default: the one that goes with `store`, same TTLs. */
-  readonly scratchpads?: ScratchpadStore;
-  readonly logger: Logger;
-  readonly replica: ReplicaInfo;
-  /** Sliding idle lifetime of a record. */
-  readonly idleTtlMs: number;
-  /** Absolute lifetime of a session from creation. */
-  readonly maxTtlMs: number;
-  /** Lifetime of a record whose session made no call after initialize (a flood of bare initializes fades fast). */
-  readonly pendingTtlMs: number;
-  /** Most sessions live in this process at once. */
-  readonly maxLiveSessions: number;
-  /** Most sessions one principal may hold alive (with authentication on): fleet-wide with `fleetLimits`, else on this replica. Default 100. */
-  readonly maxSessionsPerPrincipal?: number;
-  /** Counts each principal's sessions for the whole fleet (Redis mode); while it does not answer, this replica's live ones count. */
-  readonly fleetLimits?: FleetLimits | undefined;
-  /** A live session idle this long leaves memory (its record stays). */
-  readonly liveIdleMs: number;
-  /** Largest POST body accepted. */
-  readonly maxBodyBytes: number;
-  /** The `retry:` hint on SSE streams: how long a client waits before reconnecting one. Default 1 s. */
-  readonly sseRetryMs?: number;
-  /** Comment lines on idle GET streams. Default 15 s. */
-  readonly sseKeepAliveMs?: number;
-  /** `sse` (default) streams each response; `json` answers plain JSON. */
-  readonly responseMode?: ResponseMode;
-  /** Least time between TTL extensions of one record. Default: a tenth of the idle TTL, at most 60 s. */
-  readonly touchIntervalMs?: number;
-  /**
-   * While the store has been unreachable for less than this, a restore answers 503 (retry) rather than
-   * 404 (start over): the session most likely still exists. Default 30 s.
-   */
-  readonly outageGraceMs?: number;
-  readonly now?: () => number;
-}
-
-export interface HostStats {
-  readonly liveSessions: number;
-  readonly restores: number;
-  readonly restoreMisses: number;
-  /** Client answers to another replica's questions handed over, and cancellations sent to the fleet. */
-  readonly routedResponses: number;
-  readonly routedCancels: number;
-}
+export type { HostStats, SessionHostOptions };
 
 export class SessionHost {
-  readonly #o: Required<Omit<SessionHostOptions, 'now' | 'fleetLimits'>>;
+  readonly #o: HostSettings;
   readonly #cap: PrincipalCap;
   readonly #now: () => number;
   readonly #live: LiveCache<LiveSession>;
@@ -81,10 +33,11 @@ export class SessionHost {
   readonly #unsubscribe: Array<() => void>;
   readonly #sessionHost: LiveSessionHost;
   readonly #peers: PeerRouter;
+  readonly #creating: CreateDeps;
   #closing = false;
 
   constructor(options: SessionHostOptions) {
-    this.#o = { scratchpads: options.scratchpads ?? scratchpadStoreFor(options.store, { idleMs: options.idleTtlMs, maxMs: options.maxTtlMs }), responseMode: 'sse', touchIntervalMs: Math.min(options.idleTtlMs / 10, 60_000), outageGraceMs: 30_000, sseRetryMs: 1000, sseKeepAliveMs: 15_000, maxSessionsPerPrincipal: 100, ...options };
+    this.#o = withDefaults(options);
     this.#now = options.now ?? Date.now;
     this.#cap = new PrincipalCap({ cap: this.#o.maxSessionsPerPrincipal, fleet: options.fleetLimits, liveOf: (owner) => this.#liveOf(owner) });
     this.#shapes = new ShapeCache(options.store, options.logger);
@@ -108,7 +61,8 @@ export class SessionHost {
       now: this.#now,
       onEvict: (session, why) => {
         this.#o.logger.debug({ session: sessionTag(session.id), why }, 'live session evicted from memory (record kept)');
-        void session.close();
+        // Calls it is serving still get their answer; the next request restores a fresh copy.
+        void session.retire();
       },
     });
     this.#restorer = new Restorer({
@@ -132,6 +86,7 @@ export class SessionHost {
     this.#sessionHost = {
       store: options.store,
       scratchpads: this.#o.scratchpads,
+      tools: new ToolCatalog(options.replica, describeLifetime(this.#o.scratchpads.lifetime)),
       peers: this.#peers,
       events: this.#events,
       retryMs: this.#o.sseRetryMs,
@@ -142,6 +97,7 @@ export class SessionHost {
       onDeleted: (s) => this.#deleted(s),
       onGone: (s) => this.#drop(s, 'gone from the store'),
     };
+    this.#creating = { settings: this.#o, now: this.#now, cap: this.#cap, records: this.#records, newLive: (init) => this.#newLive(init), adopt: (session) => this.#live.set(session.id, session) };
     this.#unsubscribe = [
       options.store.onInvalidate((id, change) => this.#announced(id, change.kind === 'deleted' ? 'deleted' : change.rev)),
       options.store.onChannelSuspect(() => {
@@ -180,54 +136,9 @@ export class SessionHost {
     if (isInitializeRequest(body as JSONRPCMessage)) {
       // The body decides what creates a session, not the headers: an initialize with a session id pays too.
       await admitSession?.();
-      return traceRequest(request, body, () => this.#create(request, body as { params: Record<string, unknown> }, owner));
+      return traceRequest(request, body, () => createSession(this.#creating, request, body as { params: Record<string, unknown> }, owner));
     }
     return traceRequest(request, body, () => this.#existing(request, body, owner));
-  }
-
-  async #create(request: Request, body: { params: Record<string, unknown> }, owner: string | undefined): Promise<Response> {
-    // New sessions are refused before existing ones would be evicted (allkeys-lru) or crowded out here.
-    if (this.#o.store.health().nearlyFull) throw new HttpError(503, RPC.serverError, 'The session store is nearly full: no new sessions for now, retry later', { 'retry-after': '30' });
-    let hello: ClientHello;
-    try {
-      hello = helloFromInitialize(body.params);
-    } catch (error) {
-      const message = error instanceof ShapeTooLargeError ? error.message : 'initialize params.clientInfo needs a string name and version';
-      throw new HttpError(400, RPC.invalidParams, `Invalid params: ${message}`);
-    }
-    const now = this.#now();
-    const id = randomUUID();
-    const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
-    // Counted while the session is built: the round trip to Redis overlaps the local work.
-    const admitted = owner === undefined ? Promise.resolve() : this.#cap.admit(owner, id, now + pendingTtlMs);
-    admitted.catch(() => undefined);
-    let accepted = false;
-    const session = this.#newLive({ id, createdAt: now, maxExpiresAt: now + this.#o.maxTtlMs, principal: owner, from: { kind: 'new', hello }, onInitialized: () => (accepted = true) });
-    let response: Response;
-    try {
-      await session.connect();
-      response = await session.transport.handleRequest(request, { parsedBody: body });
-      if (accepted) await admitted;
-    } catch (error) {
-      // Refused (or failed): the answer built meanwhile is dropped, and the session never existed.
-      if (!(error instanceof HttpError)) this.#cap.release(owner, id);
-      await session.close();
-      throw error;
-    }
-    if (!accepted) {
-      // The SDK refused the initialize (bad headers): nothing was registered, nothing is kept.
-      this.#cap.release(owner, id);
-      await session.close();
-      return response;
-    }
-    await session.negotiated;
-    this.#live.set(session.id, session);
-    session.awaitingFirstCall = true;
-    session.lastTouched = this.#now();
-    // Stored before the client learns the id, so its next request may land on any replica.
-    await this.#records.store(session, pendingTtlMs).catch(() => undefined);
-    this.#o.logger.debug({ session: sessionTag(session.id), stored: session.rev > 0 }, 'session created');
-    return response;
   }
 
   async #existing(request: Request, body: unknown, owner: string | undefined): Promise<Response> {
@@ -255,7 +166,26 @@ export class SessionHost {
       }
       throw sessionNotFound();
     }
-    session ??= await this.#restorer.restore(id, owner);
+    // A copy evicted (or dropped) on this request's way to it is closing: take the copy that follows it.
+    let release: () => void;
+    for (let attempt = 1; ; attempt++) {
+      session ??= await this.#restorer.restore(id, owner);
+      release = session.hold();
+      if (!session.closed) break;
+      release();
+      if (attempt === 3) throw retryLater('Session was closing on this replica');
+      const cached = this.#live.get(id, { touch: false });
+      session = cached?.principal === owner ? cached : undefined;
+    }
+    try {
+      return await this.#serve(session, request, body);
+    } finally {
+      release();
+    }
+  }
+
+  async #serve(session: LiveSession, request: Request, body: unknown): Promise<Response> {
+    const { id } = session;
     if (this.#shapes.needsRead(session) || dependsOnShape(session, body)) {
       const freshness = await this.#shapes.read(session);
       if (freshness === 'gone') {

@@ -39,7 +39,6 @@ export const enableToolset: ToolModule = {
   register(server, scope) {
     // A per-connection tool list is the pattern the 2026-07-28 spec forbids: there, every toolset is listed.
     if (scope.era !== 'legacy') return;
-    const { session } = scope;
     server.registerTool(
       'enable_toolset',
       {
@@ -50,7 +49,8 @@ export const enableToolset: ToolModule = {
       async ({ name }) => {
         if (!TOOLSETS.has(name)) return text(`Unknown toolset "${name}". Known: ${[...TOOLSETS.keys()].join(', ')}.`, true);
         // Saved (on every replica) before it is registered; registering sends notifications/tools/list_changed.
-        const outcome = await session.enableToolset(name);
+        // Read per call: the scope of a shared registration names the session of the call in hand.
+        const outcome = await scope.session.enableToolset(name);
         return text(outcome === 'already-enabled' ? `Toolset "${name}" is already enabled.` : `Enabled toolset "${name}".`);
       },
     );

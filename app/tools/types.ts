@@ -92,7 +92,12 @@ export interface ModernScope extends ScopeBase {
 /** What a tool is registered for: one legacy session, or one stateless modern request. */
 export type ToolScope = LegacyScope | ModernScope;
 
-/** A tool module registers one or more tools on a server, for either era. Add yours to `tools/index.ts`. */
+/**
+ * A tool module registers one or more tools on a server, for either era. Add yours to `tools/index.ts`.
+ * In the legacy era the SDK registration (name, schemas, description) is made once per process and
+ * shared by every session, and `register` runs again per session to make its handlers: what it passes
+ * to `registerTool` besides the handler must not depend on the session.
+ */
 export interface ToolModule {
   readonly name: string;
   register(server: McpServer, scope: ToolScope): void;

@@ -151,6 +151,8 @@ export class McpContainerApp extends Construct {
               { name: ENV.port, value: String(props.port) },
               // The ingress is the one proxy in front: the client address is the last X-Forwarded-For hop.
               { name: ENV.trustProxy, value: 'true' },
+              // V8 sizes its heap from what it can see and collects lazily below that: hold it to the replica.
+              { name: NODE_OPTIONS, value: `--max-old-space-size=${heapCapMiB(props.memory)}` },
               ...auth.env,
               ...telemetry.env,
             ],
@@ -177,6 +179,20 @@ export class McpContainerApp extends Construct {
 }
 
 const CONSUMPTION = 'Consumption';
+
+/** Read by node itself, not by the server: flags for every `node` the container starts. */
+export const NODE_OPTIONS = 'NODE_OPTIONS';
+
+/**
+ * V8's old-space cap for a replica of `memory` (`0.5Gi`, `1Gi`, `512Mi`): 60% of it, the rest for
+ * buffers, sockets, code and the young generation (10,000 live sessions need ~200 MB of heap).
+ */
+export function heapCapMiB(memory: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Gi|Mi)$/.exec(memory);
+  if (!match) throw new Error(`Container memory "${memory}" is not a size like 0.5Gi or 512Mi: set it in infra/config.ts.`);
+  const mib = Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
+  return Math.floor(mib * 0.6);
+}
 
 /** Seconds between SIGTERM and SIGKILL for a stopping replica; longer than the server's default drain. */
 export const TERMINATION_GRACE_SECONDS = 45;

@@ -1,6 +1,7 @@
 // Guarantees of the Container App: its identity, the env the server reads, probes, HTTPS ingress, ordering.
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../app/config.js';
+import { heapCapMiB, NODE_OPTIONS } from '../../infra/constructs/container-app.js';
 import { findBy, only, ref, synth, variant, where } from './helpers.js';
 
 const json = synth(variant('dev'));
@@ -18,11 +19,20 @@ describe('the Container App', () => {
   it('sets exactly the env names of the Key Vault path and key auth', () => {
     const names = container.env.map((e: { name: string }) => e.name).sort();
     const expected = [ENV.keyVaultUrl, ENV.redisSecretName, ENV.azureClientId, ENV.keyPrefix, ENV.allowedHosts, ENV.host, ENV.port];
-    expect(names).toEqual([...expected, ENV.trustProxy, ENV.authMode, ENV.apiKeys, ENV.appInsightsConnectionString, ENV.requestStateKey].sort());
+    expect(names).toEqual([...expected, ENV.trustProxy, NODE_OPTIONS, ENV.authMode, ENV.apiKeys, ENV.appInsightsConnectionString, ENV.requestStateKey].sort());
   });
 
-  it('sets only env names the server reads (app/config.ts ENV)', () => {
-    const known = Object.values(ENV) as string[];
+  it('holds V8\'s heap to 60% of the replica memory (0.5Gi dev: 307 MiB; 1Gi prod: 614 MiB)', () => {
+    const nodeOptions = (c: { env: Array<{ name: string; value?: string }> }) => c.env.find((e) => e.name === NODE_OPTIONS)?.value;
+    expect(nodeOptions(container)).toBe('--max-old-space-size=307');
+    const prod = only(synth(variant('prod')), 'azurerm_container_app').body.template.container[0];
+    expect(nodeOptions(prod)).toBe('--max-old-space-size=614');
+    expect(heapCapMiB('512Mi')).toBe(307);
+    expect(() => heapCapMiB('1G')).toThrow(/not a size like 0.5Gi/);
+  });
+
+  it('sets only env names the server (or node itself: NODE_OPTIONS) reads (app/config.ts ENV)', () => {
+    const known = [...Object.values(ENV), NODE_OPTIONS] as string[];
     for (const name of container.env.map((e: { name: string }) => e.name)) expect(known).toContain(name);
   });
 

@@ -12,6 +12,8 @@ export interface AskingClientOptions {
   readonly beforeAnswer?: () => Promise<void>;
   /** Without elicitation (and sampling) capability, as a client that cannot ask its user. */
   readonly capable?: boolean;
+  /** The client's name in its initialize (default: the test clients' one). */
+  readonly name?: string;
 }
 
 export interface AskingClient extends LegacyClient {
@@ -27,6 +29,7 @@ export async function connectAsking(url: string, options: AskingClientOptions = 
   const capable = options.capable ?? true;
   const client = await connectLegacy(url, {
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.name ? { name: options.name } : {}),
     ...(capable ? { capabilities: { elicitation: { form: {} }, sampling: {} } } : {}),
     configure: (c) => {
       c.onerror = (error) => errors.push(error.message);
