@@ -19,7 +19,7 @@ import { RecordKeeper } from './record-keeper.js';
 import { Restorer, retryLater } from './restorer.js';
 import { dependsOnShape, ShapeCache } from './shape-cache.js';
 import { StreamHub } from './streams.js';
-import { sessionEnded, sessionForeign, traceRequest } from '../telemetry/hooks.js';
+import { sessionEnded, sessionForeign, sessionMinted, traceRequest } from '../telemetry/hooks.js';
 
 export interface SessionHostOptions {
   readonly store: SessionStore;
@@ -164,7 +164,8 @@ export class SessionHost {
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     const owner = principalHash(principal);
     if (request.method === 'POST') return this.#post(request, owner, admitSession);
-    if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined, owner);
+    if (request.method === 'GET') return traceRequest(request, undefined, () => this.#existing(request, undefined, owner));
+    if (request.method === 'DELETE') return this.#existing(request, undefined, owner);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 
@@ -197,6 +198,7 @@ export class SessionHost {
     }
     const now = this.#now();
     const id = randomUUID();
+    sessionMinted(request, id);
     const pendingTtlMs = Math.min(this.#o.pendingTtlMs, this.#o.idleTtlMs, this.#o.maxTtlMs);
     // Counted while the session is built: the round trip to Redis overlaps the local work.
     const admitted = owner === undefined ? Promise.resolve() : this.#cap.admit(owner, id, now + pendingTtlMs);

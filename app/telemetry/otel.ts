@@ -1,39 +1,60 @@
 // Telemetry on: the OpenTelemetry SDK (OTLP/HTTP or Azure Monitor) behind the `Telemetry` interface.
 // Imported only by startTelemetry, and only when an exporter is configured.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { defaultTextMapGetter, metrics, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { TelemetryConfig } from '../config.js';
-import { errorType, type Attributes, type SpanHandle, type SpanOptions, type Telemetry } from './types.js';
+import { errorType, NOOP_SPAN, type Attributes, type SpanHandle, type SpanOptions, type Telemetry } from './types.js';
 
 type OnConfig = Exclude<TelemetryConfig, { exporter: 'off' }>;
 
 const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL } as const;
 const SCOPE = 'mcp-continuity';
-const NOOP_SPAN: SpanHandle = { setAttributes() {}, updateName() {}, fail() {}, end() {} };
 
 /** Drops undefined values (the API would keep them as invalid attributes); copies only when there are some. */
 function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> | undefined {
   if (!attributes) return undefined;
-  let out: Record<string, string | number | boolean> | undefined;
   for (const k in attributes) {
     if (attributes[k] !== undefined) continue;
-    out = {};
+    const out: Record<string, string | number | boolean> = {};
     for (const key in attributes) if (attributes[key] !== undefined) out[key] = attributes[key]!;
     return out;
   }
   return attributes as Record<string, string | number | boolean>;
 }
 
-function handle(span: Span): SpanHandle {
-  return {
-    setAttributes: (attributes) => void span.setAttributes(clean(attributes) ?? {}),
-    updateName: (name) => void span.updateName(name),
-    fail(type, message) {
-      span.setAttribute('error.type', type);
-      span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
-    },
-    end: () => span.end(),
-  };
+/** One of our spans: methods on the prototype (no closures per span), its context made only if it gets a child. */
+class Handle implements SpanHandle {
+  ended = false;
+  #context: Context | undefined;
+
+  constructor(readonly span: Span) {}
+
+  get context(): Context {
+    return (this.#context ??= trace.setSpan(ROOT_CONTEXT, this.span));
+  }
+  setAttributes(attributes: Attributes): void {
+    this.span.setAttributes(clean(attributes) ?? {});
+  }
+  setAttribute(key: string, value: string | number | boolean | undefined): void {
+    if (value !== undefined) this.span.setAttribute(key, value);
+  }
+  updateName(name: string): void {
+    this.span.updateName(name);
+  }
+  fail(type: string, message?: string): void {
+    this.span.setAttribute('error.type', type);
+    this.span.setStatus(message ? { code: SpanStatusCode.ERROR, message } : { code: SpanStatusCode.ERROR });
+  }
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.span.end();
+  }
+  logIds() {
+    const ids = this.span.spanContext();
+    return { trace_id: ids.traceId, span_id: ids.spanId };
+  }
 }
 
 async function startProviders(config: OnConfig, instance: string): Promise<() => Promise<void>> {
@@ -55,7 +76,7 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
     });
     return () => shutdownAzureMonitor();
   }
-  const [{ NodeTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }, { MeterProvider, PeriodicExportingMetricReader }] = await Promise.all([
+  const [{ NodeTracerProvider, BatchSpanProcessor, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler }, { MeterProvider, PeriodicExportingMetricReader }] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/sdk-metrics'),
   ]);
@@ -63,11 +84,13 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
   if (config.tracesUrl) {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
     const exporter = new OTLPTraceExporter({ url: config.tracesUrl, headers: { ...config.headers } });
-    const ratio = new TraceIdRatioBasedSampler(config.sampling.ratio);
+    // Every trace kept (the default) needs no hashing of the trace id per span.
+    const ratio = config.sampling.ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(config.sampling.ratio);
     const sampler = config.sampling.parentBased ? new ParentBasedSampler({ root: ratio }) : ratio;
     const tracer = new NodeTracerProvider({ resource, sampler, spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.spanDelayMs })] });
-    // Also installs the AsyncLocalStorage context manager and the W3C trace-context propagator.
-    tracer.register();
+    // No context manager: on Node 20 the AsyncLocalStorage one costs every promise of every request a
+    // context copy. Our code names each span's parent itself (SpanOptions.parent).
+    tracer.register({ contextManager: null });
     stops.push(() => tracer.shutdown());
   }
   if (config.metricsUrl) {
@@ -97,46 +120,42 @@ function observeRuntime(telemetry: Telemetry): () => void {
   return () => delay.disable();
 }
 
+const W3C = new W3CTraceContextPropagator();
+
 export async function startOtel(config: OnConfig, instance: string): Promise<Telemetry> {
   const stopProviders = await startProviders(config, instance);
   const tracer = trace.getTracer(SCOPE);
   const meter = metrics.getMeter(SCOPE);
 
-  const parentOf = (options: SpanOptions): Context | undefined => {
-    if (options.parent?.traceparent) return propagation.extract(ROOT_CONTEXT, options.parent);
-    return undefined;
-  };
-  const open = (name: string, options: SpanOptions): { span: Span; ctx: Context } | undefined => {
-    const active = context.active();
-    if (options.childOnly && !trace.getSpan(active)) return undefined;
-    const parent = parentOf(options) ?? active;
-    const span = tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: clean(options.attributes) }, parent);
-    return { span, ctx: trace.setSpan(parent, span) };
+  /** The span to start, or undefined when it is `childOnly` and has no parent span. */
+  const open = (name: string, options: SpanOptions): Handle | undefined => {
+    const parent = options.parent;
+    let ctx = ROOT_CONTEXT;
+    if (parent instanceof Handle) ctx = parent.context;
+    else if (options.childOnly) return undefined;
+    else if (parent && 'traceparent' in parent && parent.traceparent) ctx = W3C.extract(ROOT_CONTEXT, parent, defaultTextMapGetter);
+    return new Handle(tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: clean(options.attributes) }, ctx));
   };
 
   const telemetry: Telemetry = {
     enabled: true,
     async inSpan(name, options, fn) {
-      const opened = open(name, options);
-      if (!opened) return fn(NOOP_SPAN);
-      const h = handle(opened.span);
+      const h = open(name, options);
+      if (!h) return fn(NOOP_SPAN);
       try {
-        return await (options.leaf ? fn(h) : context.with(opened.ctx, () => fn(h)));
+        return await fn(h);
       } catch (error) {
         h.fail(errorType(error), error instanceof Error ? error.message.slice(0, 200) : undefined);
         throw error;
       } finally {
-        opened.span.end();
+        h.end();
       }
     },
-    startSpan(name, options) {
-      const opened = open(name, options);
-      if (!opened) return { span: NOOP_SPAN, run: (fn) => fn() };
-      return { span: handle(opened.span), run: (fn) => context.with(opened.ctx, fn) };
-    },
+    startSpan: (name, options) => open(name, options) ?? NOOP_SPAN,
     counter(name, options) {
       const counter = meter.createCounter(name, { description: options.description, ...(options.unit ? { unit: options.unit } : {}) });
-      return { add: (value, attributes) => counter.add(value, clean(attributes)) };
+      // The context is passed: the SDK would otherwise ask for the active one on every measurement.
+      return { add: (value, attributes) => counter.add(value, clean(attributes), ROOT_CONTEXT) };
     },
     histogram(name, options) {
       const histogram = meter.createHistogram(name, {
@@ -144,17 +163,11 @@ export async function startOtel(config: OnConfig, instance: string): Promise<Tel
         ...(options.unit ? { unit: options.unit } : {}),
         ...(options.boundaries ? { advice: { explicitBucketBoundaries: [...options.boundaries] } } : {}),
       });
-      return { record: (value, attributes) => histogram.record(value, clean(attributes)) };
+      return { record: (value, attributes) => histogram.record(value, clean(attributes), ROOT_CONTEXT) };
     },
     gauge(name, options, read) {
       const gauge = meter.createObservableGauge(name, { description: options.description, ...(options.unit ? { unit: options.unit } : {}) });
       gauge.addCallback((result) => result.observe(read()));
-    },
-    logIds() {
-      const span = trace.getSpan(context.active());
-      if (!span) return undefined;
-      const ids = span.spanContext();
-      return trace.isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : undefined;
     },
     async shutdown() {
       stopRuntime();

@@ -1,0 +1,105 @@
+// `tsx bench/telemetry-profile.ts [dir]`: CPU profiles (--cpu-prof) of two servers, telemetry exporting (OTLP to a
+// local receiver) and off, under the same warm no-data load at the same time; prints the top self-time functions of each.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { OtlpReceiver } from '../test/support/otlp-receiver.js';
+import { TestRedis } from '../test/support/redis.js';
+import { ServerProcess } from '../test/support/server-process.js';
+import { callTool, closedLoop, openSession, pool } from './workload.js';
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  readonly children?: number[];
+}
+interface Profile {
+  readonly nodes: ProfileNode[];
+  readonly samples: number[];
+  readonly timeDeltas: number[];
+}
+
+/** Self time by function and by package (node_modules/<pkg>, node internals, app), in ms. */
+function summarize(profile: Profile): { total: number; byFunction: Array<[string, number]>; byPackage: Array<[string, number]> } {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  const fn = new Map<string, number>();
+  const pkg = new Map<string, number>();
+  let total = 0;
+  for (const [id, ms] of self) {
+    const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
+    total += ms;
+    const short = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?wt-[^/]+\//, '');
+    const key = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
+    fn.set(key, (fn.get(key) ?? 0) + ms);
+    const p = url.includes('node_modules/') ? (url.split('node_modules/').pop()!.match(/^(@[^/]+\/[^/]+|[^/]+)/)?.[1] ?? '?') : url.startsWith('node:') ? 'node:' + url.slice(5).split('/')[0] : url ? 'app' : functionName || '(vm)';
+    pkg.set(p, (pkg.get(p) ?? 0) + ms);
+  }
+  const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return { total, byFunction: top(fn, 45), byPackage: top(pkg, 25) };
+}
+
+/** Sends SIGUSR2 and waits for the server to log `line`. */
+async function signal(server: ServerProcess, line: string): Promise<void> {
+  const before = server.logs.length;
+  process.kill(server.pid!, 'SIGUSR2');
+  while (!server.logs.slice(before).some((l) => l.includes(line))) await new Promise((r) => setTimeout(r, 20));
+}
+
+function cpuOf(pid: number | undefined): number {
+  const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(after[11]) + Number(after[12])) / 100;
+}
+
+async function main(): Promise<void> {
+  const dir = process.argv[2] ?? '/tmp/telemetry-profile';
+  const ms = Number(process.env.PROFILE_MS ?? 8000);
+  rmSync(dir, { recursive: true, force: true });
+  const redis = await TestRedis.start();
+  const receiver = await OtlpReceiver.start();
+  const env = (on: boolean) => ({
+    MCP_RESPONSE_MODE: process.env.PROFILE_MODE ?? 'json',
+    SESSION_CREATE_RATE: 'off',
+    LOG_LEVEL: 'info',
+    REDIS_URL: redis.url,
+    SESSION_KEY_PREFIX: `profile-${on ? 'on' : 'off'}:`,
+    PROFILE_FILE: join(dir, `${on ? 'on' : 'off'}.cpuprofile`),
+    ...(process.env.PROFILE_SPAN_PROBE ? { PROFILE_SPAN_PROBE: '1' } : {}),
+    ...(on && !process.env.PROFILE_AA ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '10000', ...(process.env.BSP_DELAY ? { OTEL_BSP_SCHEDULE_DELAY: process.env.BSP_DELAY } : {}) } : {}),
+  });
+  mkdirSync(dir, { recursive: true });
+  const servers = [await ServerProcess.start({ env: env(false), entry: 'bench/profiled-main.ts' }), await ServerProcess.start({ env: env(true), entry: 'bench/profiled-main.ts' })];
+  try {
+    const ids = await Promise.all(
+      servers.map(async (s) => {
+        const list = await pool(Array.from({ length: 50 }), 10, () => openSession(s.url));
+        await pool(list, 10, (id) => callTool(s.url, id, 'remember', { key: 'k', value: 'v' }));
+        return list;
+      }),
+    );
+    await Promise.all(servers.map((s, i) => closedLoop(s.url, ids[i]!, 2000, 'no-data')));
+    await Promise.all(servers.map((s) => signal(s, 'profile started')));
+    const cpu = servers.map((s) => cpuOf(s.pid));
+    const loads = await Promise.all(servers.map((s, i) => closedLoop(s.url, ids[i]!, ms, 'no-data')));
+    const cpuUs = servers.map((s, i) => ((cpuOf(s.pid) - cpu[i]!) * 1e6) / loads[i]!.requests);
+    console.log(`server CPU per request (from /proc): off ${cpuUs[0]!.toFixed(0)} µs, on ${cpuUs[1]!.toFixed(0)} µs; ratio ${(cpuUs[1]! / cpuUs[0]!).toFixed(3)}`);
+    console.log(`off ${Math.round(loads[0]!.perSecond)} req/s (${loads[0]!.requests}), on ${Math.round(loads[1]!.perSecond)} req/s (${loads[1]!.requests}); ratio ${(loads[1]!.perSecond / loads[0]!.perSecond).toFixed(3)}; spans received ${receiver.spans.length}`);
+    await Promise.all(servers.map((s) => signal(s, 'profile written')));
+    servers.forEach((s) => s.logs.filter((l) => l.startsWith('probe')).forEach((l) => console.log(l)));
+    servers.forEach((s, i) => console.log(`${i ? 'on' : 'off'}: ${s.logs.find((l) => l.includes('profile written'))?.replace(/^.*profile written; /, '')} for ${loads[i]!.requests} requests`));
+    for (const [i, side] of (['off', 'on'] as const).entries()) {
+      const s = summarize(JSON.parse(readFileSync(join(dir, `${side}.cpuprofile`), 'utf8')) as Profile);
+      const per = (x: number) => ((x * 1000) / loads[i]!.requests).toFixed(1);
+      console.log(`\n== ${side}: ${s.total.toFixed(0)} ms sampled, µs per request (self) by package:`);
+      for (const [k, v] of s.byPackage) console.log(`  ${per(v).padStart(7)}  ${k}`);
+      console.log(`-- top functions (µs per request, self):`);
+      for (const [k, v] of s.byFunction) console.log(`  ${per(v).padStart(7)}  ${k}`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.kill('SIGKILL').catch(() => undefined)));
+    await receiver.close();
+    await redis.close();
+  }
+}
+
+await main();
