@@ -52,6 +52,8 @@ function cpuOf(pid: number | undefined): number {
 }
 
 async function main(): Promise<void> {
+  // Piped into `head`: still clean up (kill the servers and Redis) rather than die of EPIPE.
+  process.stdout.on('error', () => undefined);
   const dir = process.argv[2] ?? '/tmp/telemetry-profile';
   const ms = Number(process.env.PROFILE_MS ?? 8000);
   rmSync(dir, { recursive: true, force: true });
