@@ -1,9 +1,10 @@
 // Telemetry on: the OpenTelemetry SDK (OTLP/HTTP or Azure Monitor) behind the `Telemetry` interface.
 // Imported only by startTelemetry, and only when an exporter is configured.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { defaultTextMapGetter, metrics, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { defaultTextMapGetter, metrics, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Histogram as OtelHistogram, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { TelemetryConfig } from '../config.js';
+import type { OtlpSpans } from './otlp-spans.js';
 import { errorType, NOOP_SPAN, type Attributes, type SpanHandle, type SpanOptions, type Telemetry } from './types.js';
 
 type OnConfig = Exclude<TelemetryConfig, { exporter: 'off' }>;
@@ -57,7 +58,8 @@ class Handle implements SpanHandle {
   }
 }
 
-async function startProviders(config: OnConfig, instance: string): Promise<() => Promise<void>> {
+/** The providers; `spans` is our own span pipeline on the OTLP path (the Azure distro keeps the SDK's tracer). */
+async function startProviders(config: OnConfig, instance: string): Promise<{ spans: OtlpSpans | undefined; stop: () => Promise<void> }> {
   const { resourceFromAttributes } = await import('@opentelemetry/resources');
   // The replica's name, as in its logs (Application Insights: cloud_RoleInstance).
   const resource = resourceFromAttributes({ 'service.name': config.serviceName, 'service.instance.id': instance });
@@ -74,24 +76,17 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
       tracesPerSecond: 0,
       samplingRatio: config.sampling.ratio,
     });
-    return () => shutdownAzureMonitor();
+    return { spans: undefined, stop: () => shutdownAzureMonitor() };
   }
-  const [{ NodeTracerProvider, BatchSpanProcessor, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler }, { MeterProvider, PeriodicExportingMetricReader }] = await Promise.all([
-    import('@opentelemetry/sdk-trace-node'),
-    import('@opentelemetry/sdk-metrics'),
-  ]);
+  const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
   const stops: Array<() => Promise<void>> = [];
+  let spans: OtlpSpans | undefined;
   if (config.tracesUrl) {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-    const exporter = new OTLPTraceExporter({ url: config.tracesUrl, headers: { ...config.headers } });
-    // Every trace kept (the default) needs no hashing of the trace id per span.
-    const ratio = config.sampling.ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(config.sampling.ratio);
-    const sampler = config.sampling.parentBased ? new ParentBasedSampler({ root: ratio }) : ratio;
-    const tracer = new NodeTracerProvider({ resource, sampler, spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.spanDelayMs })] });
-    // No context manager: on Node 20 the AsyncLocalStorage one costs every promise of every request a
-    // context copy. Our code names each span's parent itself (SpanOptions.parent).
-    tracer.register({ contextManager: null });
-    stops.push(() => tracer.shutdown());
+    // Our own span pipeline (otlp-spans.ts), not the SDK's tracer: its per-span work was most of the cost.
+    const { OtlpSpans } = await import('./otlp-spans.js');
+    const traces = new OtlpSpans({ url: config.tracesUrl, headers: config.headers, resource: { 'service.name': config.serviceName, 'service.instance.id': instance }, scope: SCOPE, delayMs: config.spanDelayMs, sampling: config.sampling });
+    spans = traces;
+    stops.push(() => traces.flush());
   }
   if (config.metricsUrl) {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
@@ -100,9 +95,47 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
     metrics.setGlobalMeterProvider(meter);
     stops.push(() => meter.shutdown());
   }
-  return async () => {
-    await Promise.all(stops.map((stop) => stop()));
+  return {
+    spans,
+    stop: async () => {
+      await Promise.all(stops.map((stop) => stop()));
+    },
   };
+}
+
+/**
+ * Histogram points wait here (at most 250 ms, or 1,024 of them) and go to the SDK in one loop: the SDK's
+ * record path (attribute hashing, storages, buckets) costs several times more run cold once per request
+ * than run hot in a batch. Values are unchanged; only the moment they are recorded moves.
+ */
+class PointBuffer {
+  #histograms: OtelHistogram[] = [];
+  #values: number[] = [];
+  #attributes: Array<Attributes | undefined> = [];
+  readonly #timer = setInterval(() => this.flush(), 250).unref();
+
+  add(histogram: OtelHistogram, value: number, attributes: Attributes | undefined): void {
+    this.#histograms.push(histogram);
+    this.#values.push(value);
+    this.#attributes.push(attributes);
+    if (this.#values.length >= 1024) this.flush();
+  }
+
+  flush(): void {
+    const histograms = this.#histograms;
+    const values = this.#values;
+    const attributes = this.#attributes;
+    if (values.length === 0) return;
+    this.#histograms = [];
+    this.#values = [];
+    this.#attributes = [];
+    for (let i = 0; i < values.length; i++) histograms[i]!.record(values[i]!, clean(attributes[i]), ROOT_CONTEXT);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
 }
 
 /** Heap and event-loop delay, read at each export. */
@@ -123,12 +156,14 @@ function observeRuntime(telemetry: Telemetry): () => void {
 const W3C = new W3CTraceContextPropagator();
 
 export async function startOtel(config: OnConfig, instance: string): Promise<Telemetry> {
-  const stopProviders = await startProviders(config, instance);
+  const { spans, stop: stopProviders } = await startProviders(config, instance);
+  const points = new PointBuffer();
   const tracer = trace.getTracer(SCOPE);
   const meter = metrics.getMeter(SCOPE);
 
   /** The span to start, or undefined when it is `childOnly` and has no parent span. */
-  const open = (name: string, options: SpanOptions): Handle | undefined => {
+  const open = (name: string, options: SpanOptions): SpanHandle | undefined => {
+    if (spans) return spans.start(name, options);
     const parent = options.parent;
     let ctx = ROOT_CONTEXT;
     if (parent instanceof Handle) ctx = parent.context;
@@ -163,7 +198,8 @@ export async function startOtel(config: OnConfig, instance: string): Promise<Tel
         ...(options.unit ? { unit: options.unit } : {}),
         ...(options.boundaries ? { advice: { explicitBucketBoundaries: [...options.boundaries] } } : {}),
       });
-      return { record: (value, attributes) => histogram.record(value, clean(attributes), ROOT_CONTEXT) };
+      // Buffered: recorded in batches, off the request path (see PointBuffer).
+      return { record: (value, attributes) => points.add(histogram, value, attributes) };
     },
     gauge(name, options, read) {
       const gauge = meter.createObservableGauge(name, { description: options.description, ...(options.unit ? { unit: options.unit } : {}) });
@@ -171,6 +207,7 @@ export async function startOtel(config: OnConfig, instance: string): Promise<Tel
     },
     async shutdown() {
       stopRuntime();
+      points.stop();
       await stopProviders();
     },
   };

@@ -199,6 +199,6 @@ describe('telemetry off', () => {
     expect(off).not.toMatch(/@opentelemetry|monitor-opentelemetry|app\/telemetry\/otel\.ts/);
     // The same recorder does see the SDK when an exporter is configured.
     const on = await run(join(dir, 'on.txt'), { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
-    expect(on).toMatch(/@opentelemetry\/sdk-trace-node/);
+    expect(on).toMatch(/@opentelemetry\/sdk-metrics/);
   });
 });
