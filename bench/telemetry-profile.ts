@@ -1,6 +1,7 @@
-// `tsx bench/telemetry-profile.ts [dir]`: CPU profiles (--cpu-prof) of two servers, telemetry exporting (OTLP to a
-// local receiver) and off, under the same warm no-data load at the same time; prints the top self-time functions of each.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+// `tsx bench/telemetry-profile.ts [dir]`: CPU profiles of two servers, telemetry exporting (OTLP to a local receiver)
+// and off, under the same warm no-data load at the same time; prints the CPU per request (per thread), the share of
+// the busy samples spent in telemetry code, and the top self-time packages and functions of each.
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtlpReceiver } from '../test/support/otlp-receiver.js';
 import { TestRedis } from '../test/support/redis.js';
@@ -39,11 +40,61 @@ function summarize(profile: Profile): { total: number; byFunction: Array<[string
   return { total, byFunction: top(fn, 45), byPackage: top(pkg, 25) };
 }
 
+const TELEMETRY = /app\/telemetry\/|@opentelemetry\/|monitor-opentelemetry/;
+
+/**
+ * The share of the busy samples (not idle) spent in telemetry code: a sample counts when the nearest frame
+ * with a file of its own (node internals and natives belong to their caller) is telemetry code. Within one
+ * process, so it holds on a loaded machine where the cross-process ratios do not. GC is nobody's.
+ */
+function telemetryShare(profile: Profile): number {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const owner = new Map<number, boolean>();
+  const isTelemetry = (id: number): boolean => {
+    let known = owner.get(id);
+    if (known === undefined) {
+      const { url } = nodes.get(id)!.callFrame;
+      const up = parent.get(id);
+      known = url && !url.startsWith('node:') ? TELEMETRY.test(url) : up !== undefined && isTelemetry(up);
+      owner.set(id, known);
+    }
+    return known;
+  };
+  let busy = 0;
+  let spent = 0;
+  profile.samples.forEach((id, i) => {
+    const { functionName } = nodes.get(id)!.callFrame;
+    const ms = profile.timeDeltas[i] ?? 0;
+    if (functionName === '(idle)') return;
+    busy += ms;
+    if (functionName !== '(garbage collector)' && functionName !== '(program)' && isTelemetry(id)) spent += ms;
+  });
+  return spent / busy;
+}
+
 /** Sends SIGUSR2 and waits for the server to log `line`. */
 async function signal(server: ServerProcess, line: string): Promise<void> {
   const before = server.logs.length;
   process.kill(server.pid!, 'SIGUSR2');
   while (!server.logs.slice(before).some((l) => l.includes(line))) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** CPU seconds by thread name (main thread, V8 workers, libuv pool…), from /proc/<pid>/task. */
+function threadsOf(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(after[11]) + Number(after[12])) / 100);
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return out;
 }
 
 function cpuOf(pid: number | undefined): number {
@@ -82,15 +133,23 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s, i) => closedLoop(s.url, ids[i]!, 2000, 'no-data')));
     await Promise.all(servers.map((s) => signal(s, 'profile started')));
     const cpu = servers.map((s) => cpuOf(s.pid));
+    const threads = servers.map((s) => threadsOf(s.pid));
     const loads = await Promise.all(servers.map((s, i) => closedLoop(s.url, ids[i]!, ms, 'no-data')));
     const cpuUs = servers.map((s, i) => ((cpuOf(s.pid) - cpu[i]!) * 1e6) / loads[i]!.requests);
+    servers.forEach((s, i) => {
+      const after = threadsOf(s.pid);
+      const parts = [...after].map(([name, t]) => [name, ((t - (threads[i]!.get(name) ?? 0)) * 1e6) / loads[i]!.requests] as const).filter(([, us]) => us >= 1);
+      console.log(`${i ? 'on' : 'off'} CPU µs per request by thread: ${parts.map(([name, us]) => `${name} ${us.toFixed(0)}`).join(', ')}`);
+    });
     console.log(`server CPU per request (from /proc): off ${cpuUs[0]!.toFixed(0)} µs, on ${cpuUs[1]!.toFixed(0)} µs; ratio ${(cpuUs[1]! / cpuUs[0]!).toFixed(3)}`);
     console.log(`off ${Math.round(loads[0]!.perSecond)} req/s (${loads[0]!.requests}), on ${Math.round(loads[1]!.perSecond)} req/s (${loads[1]!.requests}); ratio ${(loads[1]!.perSecond / loads[0]!.perSecond).toFixed(3)}; spans received ${receiver.spans.length}`);
     await Promise.all(servers.map((s) => signal(s, 'profile written')));
     servers.forEach((s) => s.logs.filter((l) => l.startsWith('probe')).forEach((l) => console.log(l)));
     servers.forEach((s, i) => console.log(`${i ? 'on' : 'off'}: ${s.logs.find((l) => l.includes('profile written'))?.replace(/^.*profile written; /, '')} for ${loads[i]!.requests} requests`));
     for (const [i, side] of (['off', 'on'] as const).entries()) {
-      const s = summarize(JSON.parse(readFileSync(join(dir, `${side}.cpuprofile`), 'utf8')) as Profile);
+      const profile = JSON.parse(readFileSync(join(dir, `${side}.cpuprofile`), 'utf8')) as Profile;
+      const s = summarize(profile);
+      console.log(`${side}: telemetry code ${(telemetryShare(profile) * 100).toFixed(1)}% of the busy samples`);
       const per = (x: number) => ((x * 1000) / loads[i]!.requests).toFixed(1);
       console.log(`\n== ${side}: ${s.total.toFixed(0)} ms sampled, µs per request (self) by package:`);
       for (const [k, v] of s.byPackage) console.log(`  ${per(v).padStart(7)}  ${k}`);
