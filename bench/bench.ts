@@ -14,6 +14,8 @@ import { modern, type ModernFigures } from './modern-bench.js';
 import { limitsCost, type LimitsFigures } from './limits-bench.js';
 import { clusterVsSingle, type ClusterFigures } from './cluster-bench.js';
 import { streams } from './streams-bench.js';
+import { describeSseFloor, sseFloor } from './sse-floor-bench.js';
+import { scaling } from './scaling-bench.js';
 import { telemetryCost } from './telemetry-bench.js';
 import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
@@ -38,6 +40,8 @@ const { values: flags } = parseArgs({
     'limits-samples': { type: 'string', default: process.env.BENCH_LIMITS_SAMPLES ?? '300' },
     'limits-only': { type: 'boolean', default: false },
     'cluster-only': { type: 'boolean', default: false },
+    'sse-only': { type: 'boolean', default: false },
+    'scaling-only': { type: 'boolean', default: false },
   },
 });
 const K = Number(flags.sessions);
@@ -353,6 +357,11 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await authCost(), null, 2));
     return;
   }
+  if (flags['scaling-only']) {
+    // Starts its own redis-server per point (and a cluster): knobs in SCALING_* env, see bench/scaling-bench.ts.
+    await scaling(log);
+    return;
+  }
   const redis = await TestRedis.start();
   const probe = redis.client();
   if (flags['telemetry-only']) {
@@ -398,6 +407,17 @@ async function main(): Promise<void> {
     }
     return;
   }
+  if (flags['sse-only']) {
+    try {
+      const figures = await sseFloor(redis, probe, { sessions: K, ms: MS });
+      log(`SSE commands per call only (${K} sessions, ${MS / 1000} s per scenario, MCP_RESPONSE_MODE=sse, two replicas): ${describeSseFloor(figures)}`);
+      console.log(JSON.stringify(figures, null, 2));
+    } finally {
+      probe.disconnect();
+      await redis.close();
+    }
+    return;
+  }
   if (flags['elicit-only']) {
     try {
       const figures = await elicitation(redis, probe, Number(flags['elicit-samples']));
@@ -422,6 +442,9 @@ async function main(): Promise<void> {
     }
     log('streams: cross-replica notification latency, replay of 100 missed events');
     const streamFigures = await streams(redis, probe, Number(flags['stream-samples']));
+    log('SSE: Redis commands per call without and with a GET stream open');
+    const sseFigures = await sseFloor(redis, probe, { sessions: K, ms: MS });
+    log(`SSE commands per call: ${describeSseFloor(sseFigures)}`);
     log('elicitation answered on the replica that asked vs on another one');
     const elicitFigures = await elicitation(redis, probe, Number(flags['elicit-samples']));
     log(`elicitation: ${describeElicitation(elicitFigures)}`);
@@ -453,7 +476,7 @@ async function main(): Promise<void> {
     const auth = await authCost();
     printTable(figures);
     mkdirSync(new URL(`../${flags.out}/..`, import.meta.url), { recursive: true });
-    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, modern: modernFigures, fleetLimits: limitsFigures }, null, 2)}\n`);
+    writeFileSync(new URL(`../${flags.out}`, import.meta.url), `${JSON.stringify({ ...figures, authCost: auth, modern: modernFigures, fleetLimits: limitsFigures, sseFloor: sseFigures }, null, 2)}\n`);
     log(`wrote ${flags.out}`);
   } finally {
     probe.disconnect();

@@ -40,11 +40,23 @@ export function withRequestIds<T>(body: unknown, handle: () => Promise<T>): Prom
 interface Pending {
   readonly events: StoredEvent[];
   ttlMs: number;
+  /** Only priming events of request streams so far: they wait for their answers until then (ms epoch). */
+  heldUntil: number | undefined;
 }
 
 const RETRY_MS = 500;
 /** Events wait this long to share a pipeline with others: fewer round trips, a few ms more to replay. */
 const FLUSH_MS = 5;
+/**
+ * A POST stream's priming event waits this long for the call's answer, so a short call is logged in one
+ * script call. A resume arriving meanwhile waits for it (`LOGGED_WITHIN_MS`) rather than finding no stream.
+ */
+export const PRIMING_HOLD_MS = 25;
+/**
+ * By then a live writer has logged what it held (the hold, its flush, a loaded event loop). Only a resume
+ * of a stream the log does not show waits this long: one cut at once, or an id the client made up.
+ */
+export const LOGGED_WITHIN_MS = PRIMING_HOLD_MS + 225;
 
 export class EventLog {
   readonly #pending = new Map<string, Pending>();
@@ -52,7 +64,8 @@ export class EventLog {
   readonly #writer = randomBytes(5).toString('hex');
   readonly #beacon: LivenessBeacon;
   #sequence = 0;
-  #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+  #dueAt = 0;
   #flushing: Promise<void> | undefined;
   #failing = false;
 
@@ -81,15 +94,18 @@ export class EventLog {
       return eventId;
     }
     let pending = this.#pending.get(source.id);
+    const hold = priming && streamId !== STANDALONE_STREAM && (!pending || pending.heldUntil !== undefined);
     if (!pending) {
-      pending = { events: [], ttlMs: 0 };
+      pending = { events: [], ttlMs: 0, heldUntil: undefined };
       this.#pending.set(source.id, pending);
     }
     pending.events.push({ eventId, streamId, message: text, ...(requests ? { requests } : {}) });
     // Never more than the store keeps anyway, even while it is away.
     trimEvents(pending.events);
     pending.ttlMs = source.ttlMs();
-    this.#schedule(FLUSH_MS);
+    // Anything but a priming event (an answer, progress, a notification) goes out at once, with what is held.
+    pending.heldUntil = hold ? (pending.heldUntil ?? Date.now() + PRIMING_HOLD_MS) : undefined;
+    this.#schedule(hold ? PRIMING_HOLD_MS : FLUSH_MS);
     return eventId;
   }
 
@@ -111,12 +127,19 @@ export class EventLog {
     };
   }
 
-  /** Writes everything pending now (before a replay, and when the process stops). */
-  async flush(): Promise<void> {
+  /** Writes everything pending now, held priming events too (before a replay, and when the process stops). */
+  flush(): Promise<void> {
+    return this.#write(true);
+  }
+
+  /** Writes what is due (`all`: everything), then schedules what is still held. */
+  async #write(all: boolean): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    if (this.#pending.size === 0) return;
-    const batches = [...this.#pending].map(([id, p]) => ({ id, events: p.events, ttlMs: p.ttlMs }));
-    this.#pending.clear();
+    const now = Date.now();
+    const due = [...this.#pending].filter(([, p]) => all || p.heldUntil === undefined || p.heldUntil <= now);
+    if (due.length === 0) return this.#scheduleHeld();
+    const batches = due.map(([id, p]) => ({ id, events: p.events, ttlMs: p.ttlMs }));
+    for (const [id] of due) this.#pending.delete(id);
     this.#flushing = this.store.appendEvents(batches).then(
       () => {
         if (this.#failing) this.logger.info('SSE events are written to the store again');
@@ -127,7 +150,7 @@ export class EventLog {
         for (const batch of batches) {
           const newer = this.#pending.get(batch.id);
           const events = trimEvents([...batch.events, ...(newer?.events ?? [])]);
-          this.#pending.set(batch.id, { events, ttlMs: newer?.ttlMs ?? batch.ttlMs });
+          this.#pending.set(batch.id, { events, ttlMs: newer?.ttlMs ?? batch.ttlMs, heldUntil: undefined });
         }
         if (!this.#failing) this.logger.warn({ detail: (error as Error).message }, 'SSE events not written to the store yet; retrying (streams are not resumable on other replicas meanwhile)');
         this.#failing = true;
@@ -138,7 +161,14 @@ export class EventLog {
       await this.#flushing;
     } finally {
       this.#flushing = undefined;
+      this.#scheduleHeld();
     }
+  }
+
+  /** A timer for the earliest of what is still pending (held priming events, or events added meanwhile). */
+  #scheduleHeld(): void {
+    const now = Date.now();
+    for (const p of this.#pending.values()) this.#schedule(p.heldUntil === undefined ? FLUSH_MS : Math.max(0, p.heldUntil - now));
   }
 
   /** Stops the liveness beacon (the process is stopping). */
@@ -146,14 +176,17 @@ export class EventLog {
     this.#beacon.stop();
   }
 
+  /** Flushes what is due in `ms` at the latest (no sooner than the retry delay while the store fails). */
   #schedule(ms: number): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    const run = () => {
-      this.#scheduled = false;
-      void this.flush();
-    };
-    setTimeout(run, ms).unref();
+    const at = Date.now() + (this.#failing ? Math.max(ms, RETRY_MS) : ms);
+    if (this.#timer && this.#dueAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#dueAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#write(false);
+    }, at - Date.now());
+    this.#timer.unref();
   }
 }
 

@@ -3,10 +3,11 @@
 // from the session's log in the store, so a notification sent by any replica reaches the client
 // through whichever replica holds its stream. A resumed request stream whose writer died is answered
 // with an error here; streams of a session the store no longer has end.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpError, RPC } from '../http/errors.js';
 import { parseEventId, STANDALONE_STREAM, unreadableEventId, type LoggedEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
-import { eventsAfter, type EventLog, type EventSource } from './event-log.js';
+import { eventsAfter, LOGGED_WITHIN_MS, PRIMING_HOLD_MS, type EventLog, type EventSource } from './event-log.js';
 import { watchWriter } from './liveness.js';
 import { isResponse, OpenStream } from './open-stream.js';
 
@@ -50,8 +51,9 @@ export class StreamHub {
   constructor(private readonly o: StreamHubOptions) {
     this.#maxPerSession = Math.max(1, o.maxStreamsPerSession ?? 8);
     this.#unsubscribe = [
-      o.store.onEventsAppended((ids) => {
-        for (const id of ids) for (const stream of this.#open.get(id) ?? []) stream.pump();
+      // Only the streams the new events are for read the log: a GET stream sleeps through its calls' answers.
+      o.store.onEventsAppended((appended) => {
+        for (const [id, streams] of appended) for (const stream of this.#open.get(id) ?? []) if (!streams || streams.has(stream.streamId)) stream.pump();
       }),
       // Announcements may have been missed (the channel went silent or was re-subscribed): catch up.
       o.store.onChannelSuspect(() => {
@@ -91,6 +93,7 @@ export class StreamHub {
     }
     const lastEventId = request.headers.get('last-event-id');
     let streamId = STANDALONE_STREAM;
+    let writer: string | undefined;
     if (lastEventId) {
       const parts = parseEventId(lastEventId);
       // Never another session's events, never a guess: a clear 400 the client can act on.
@@ -100,14 +103,10 @@ export class StreamHub {
         throw new HttpError(400, RPC.serverError, `Bad Request: ${unreadable ?? 'Last-Event-ID is not an event of this session'}; open a new stream without it`);
       }
       streamId = parts.streamId;
+      writer = parts.writer;
     }
     await this.o.log.flush();
-    let log: LoggedEvent[];
-    try {
-      log = await this.o.store.readEvents(session.id);
-    } catch {
-      throw new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' });
-    }
+    const log = await this.#readLog(session.id, streamId, writer);
     const replay = lastEventId ? eventsAfter(log, lastEventId, streamId) : [];
     const ofStream = streamId === STANDALONE_STREAM ? [] : log.filter((e) => e.streamId === streamId);
     if (streamId !== STANDALONE_STREAM) {
@@ -146,6 +145,27 @@ export class StreamHub {
     opened.pump();
     if (!opened.closed && streamId !== STANDALONE_STREAM) this.#watchWriter(session, opened, ofStream);
     return new Response(body, { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': session.id } });
+  }
+
+  /**
+   * The session's log. For a request stream another process writes and has not logged yet (its writer
+   * holds a call's priming event until the answer, `PRIMING_HOLD_MS`), reads again until that writer
+   * must have logged it: a resume right after a cut finds its stream rather than a 400.
+   */
+  async #readLog(id: string, streamId: string, writer: string | undefined): Promise<LoggedEvent[]> {
+    const deadline = Date.now() + LOGGED_WITHIN_MS;
+    for (;;) {
+      let log: LoggedEvent[];
+      try {
+        log = await this.o.store.readEvents(id);
+      } catch {
+        throw new HttpError(503, RPC.serverError, 'Session store unavailable: retry shortly', { 'retry-after': '1' });
+      }
+      // This process's own events were flushed just before the read.
+      const waitFor = streamId !== STANDALONE_STREAM && writer !== undefined && writer !== this.o.log.writer;
+      if (!waitFor || Date.now() >= deadline || log.some((e) => e.streamId === streamId)) return log;
+      await sleep(Math.min(PRIMING_HOLD_MS, Math.max(1, deadline - Date.now())));
+    }
   }
 
   /**

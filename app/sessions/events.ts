@@ -47,6 +47,18 @@ export interface EventBatch {
   readonly ttlMs: number;
 }
 
+/**
+ * Sessions that got events in one flush, each with the streams those events belong to, so a replica
+ * wakes only the streams they are for. `undefined`: the streams were not said (an announcement of a
+ * release before they were), so any stream of the session may have some.
+ */
+export type AppendedEvents = ReadonlyMap<string, ReadonlySet<string> | undefined>;
+
+/** What `appendEvents` announces for `batches`. */
+export function appendedBy(batches: readonly EventBatch[]): AppendedEvents {
+  return new Map(batches.map((b) => [b.id, new Set(b.events.map((e) => e.streamId))]));
+}
+
 /** A stored event with its position in the session's log (Redis stream entry id, or a counter in memory). */
 export interface LoggedEvent extends StoredEvent {
   readonly cursor: string;

@@ -1,7 +1,7 @@
 // In-process SessionStore: the default without Redis, with the same API, limits and atomicity.
 import { DATA_LIMITS, dataErrors, entryBytes, type DataValue } from './data.js';
 import { randomUUID } from 'node:crypto';
-import { EVENT_LIMITS, trimEvents, type EventBatch, type LoggedEvent } from './events.js';
+import { appendedBy, EVENT_LIMITS, trimEvents, type AppendedEvents, type EventBatch, type LoggedEvent } from './events.js';
 import { encodeShape, decodeShape, type SessionShape } from './shape.js';
 import type { InvalidateListener, LoadResult, PeerMessage, SessionStore, ShapeWrite, StoreHealth } from './store.js';
 
@@ -18,7 +18,7 @@ export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory' as const;
   readonly #entries = new Map<string, Entry>();
   readonly #invalidateListeners = new Set<InvalidateListener>();
-  readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
+  readonly #appendedListeners = new Set<(appended: AppendedEvents) => void>();
   readonly #peerListeners = new Set<(message: PeerMessage) => void>();
   readonly #now: () => number;
   #eventCursor = 0;
@@ -100,15 +100,16 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async appendEvents(batches: readonly EventBatch[]): Promise<void> {
-    const appended: string[] = [];
-    for (const { id, events } of batches) {
-      const entry = this.#entry(id);
+    const kept: EventBatch[] = [];
+    for (const batch of batches) {
+      const entry = this.#entry(batch.id);
       if (!entry) continue;
-      for (const event of events) entry.events.push({ ...event, cursor: String(++this.#eventCursor) });
+      for (const event of batch.events) entry.events.push({ ...event, cursor: String(++this.#eventCursor) });
       trimEvents(entry.events);
-      appended.push(id);
+      kept.push(batch);
     }
-    if (appended.length > 0) for (const listener of this.#appendedListeners) listener(appended);
+    const appended = appendedBy(kept);
+    if (appended.size > 0) for (const listener of this.#appendedListeners) listener(appended);
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
@@ -123,7 +124,7 @@ export class MemorySessionStore implements SessionStore {
     return true;
   }
 
-  onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
+  onEventsAppended(listener: (appended: AppendedEvents) => void): () => void {
     this.#appendedListeners.add(listener);
     return () => this.#appendedListeners.delete(listener);
   }

@@ -83,13 +83,16 @@ end
 return 0`;
 
 /**
- * KEYS: session, its events. ARGV: max count, max bytes, px, then (event id, stream id, message, request
- * ids) quadruples. Appends to the log only while the session exists (a late flush never resurrects a
- * deleted session's events), then drops the oldest entries until the log is within both bounds. The
- * log's byte count lives in the session hash (field `eb`); a log without one is counted once.
+ * KEYS: session, its events. ARGV: max count, max bytes, px, channel, announcement ('' for none), then
+ * (event id, stream id, message, request ids) quadruples. Appends to the log only while the session
+ * exists (a late flush never resurrects a deleted session's events), then drops the oldest entries until
+ * the log is within both bounds, then publishes the announcement (which may name other sessions of the
+ * flush, appended before it on the same connection). The log's byte count lives in the session hash
+ * (field `eb`); a log without one is counted once.
  */
 export const APPEND_EVENTS = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function announce() if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end end
+if redis.call('EXISTS', KEYS[1]) == 0 then announce() return 0 end
 local function size(fields)
   local n = 0
   for j = 2, #fields, 2 do n = n + #fields[j] end
@@ -102,7 +105,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do bytes = bytes + size(entry[2]) end
   end
 end
-for i = 4, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   if ARGV[i + 3] == '' then
     redis.call('XADD', KEYS[2], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
   else
@@ -123,6 +126,7 @@ while count > maxCount or bytes > maxBytes do
 end
 redis.call('HSET', KEYS[1], 'eb', bytes)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+announce()
 return 1`;
 
 /** Every script by the name the clients know it under, with its number of keys. */

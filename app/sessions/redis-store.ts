@@ -7,8 +7,8 @@ import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey,
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
 import type { RedisTarget } from './redis-url.js';
-import { EVENT_LIMITS, type EventBatch, type LoggedEvent } from './events.js';
-import { appendEvents, eventsKey, readEvents } from './redis-events.js';
+import { EVENT_LIMITS, type AppendedEvents, type EventBatch, type LoggedEvent } from './events.js';
+import { appendEvents, decodeAppended, eventsKey, readEvents } from './redis-events.js';
 import { decodePeerMessage, encodePeerMessage } from './peer-messages.js';
 import { mailboxKey, publishPeer, readMailbox } from './redis-peers.js';
 import { decodeShape, encodeShape, type SessionShape } from './shape.js';
@@ -61,7 +61,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #invalidateListeners = new Set<InvalidateListener>();
   readonly #suspectListeners = new Set<() => void>();
   readonly #reconnectListeners = new Set<() => void>();
-  readonly #appendedListeners = new Set<(ids: readonly string[]) => void>();
+  readonly #appendedListeners = new Set<(appended: AppendedEvents) => void>();
   readonly #peerListeners = new Set<(message: PeerMessage) => void>();
   readonly #changeListeners = new Set<(message: string) => void>();
   readonly #onStatus: NonNullable<RedisStoreOptions['onStatus']>;
@@ -196,7 +196,7 @@ export class RedisSessionStore implements SessionStore {
     return (await this.#client.exists(`${this.#prefix}alive:${writer}`)) === 1;
   }
 
-  onEventsAppended(listener: (ids: readonly string[]) => void): () => void {
+  onEventsAppended(listener: (appended: AppendedEvents) => void): () => void {
     this.#appendedListeners.add(listener);
     return () => this.#appendedListeners.delete(listener);
   }
@@ -372,11 +372,11 @@ export class RedisSessionStore implements SessionStore {
     await this.#conn?.close();
   }
 
-  /** Message: "shape <id> <origin> <rev>", "deleted <id> <origin>" or "appended <origin> <id>…". */
+  /** Message: "shape <id> <origin> <rev>", "deleted <id> <origin>" or "appended <origin> <id> ~<stream>…". */
   #announcement(message: string): void {
     if (message.startsWith('appended ')) {
-      const ids = message.split(' ').slice(2);
-      for (const listener of this.#appendedListeners) listener(ids);
+      const appended = decodeAppended(message);
+      for (const listener of this.#appendedListeners) listener(appended);
       return;
     }
     const [kind, id, origin, rev] = message.split(' ');

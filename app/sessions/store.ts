@@ -1,6 +1,6 @@
 // The SessionStore port: what the session host and the tools need from storage, nothing more.
 import type { DataValue } from './data.js';
-import type { EventBatch, LoggedEvent } from './events.js';
+import type { AppendedEvents, EventBatch, LoggedEvent } from './events.js';
 import type { SessionShape } from './shape.js';
 
 /** A shape with the revision it was stored under; every change is conditional on that revision. */
@@ -70,13 +70,13 @@ export interface SessionStore {
 
   /**
    * Appends SSE events to each session's log (trimmed to `EVENT_LIMITS`, expiring with the batch's `ttlMs`) and tells
-   * every replica, this one included, that the session has new events. Throws when the store is down.
+   * every replica, this one included, which streams of the session have new events. Throws when the store is down.
    */
   appendEvents(batches: readonly EventBatch[]): Promise<void>;
   /** The session's retained events after `cursor` (all of them without one), oldest first. */
   readEvents(id: string, after?: string): Promise<LoggedEvent[]>;
-  /** Registers a listener for sessions that have new events (appended on any replica). */
-  onEventsAppended(listener: (ids: readonly string[]) => void): () => void;
+  /** Registers a listener for sessions that have new events (appended on any replica), with the streams they are for. */
+  onEventsAppended(listener: (appended: AppendedEvents) => void): () => void;
   /** Marks the process `writer` alive for `ttlMs` (it runs calls another replica may have to answer for). */
   markAlive(writer: string, ttlMs: number): Promise<void>;
   /** Whether `writer` marked itself alive within its last TTL. Throws when the store is down. */

@@ -1,6 +1,6 @@
 // A SessionStore decorator: each command timed, failures counted by kind, child spans inside a request.
 import type { DataValue } from '../sessions/data.js';
-import type { EventBatch } from '../sessions/events.js';
+import type { AppendedEvents, EventBatch } from '../sessions/events.js';
 import type { SessionShape } from '../sessions/shape.js';
 import type { InvalidateListener, LoadResult, PeerMessage, SessionStore } from '../sessions/store.js';
 import { restoring } from './hooks.js';
@@ -140,7 +140,7 @@ class TracedStore implements SessionStore {
     return this.#run('routedResponses', id, () => this.inner.routedResponses(id));
   }
 
-  onEventsAppended(listener: (ids: readonly string[]) => void) {
+  onEventsAppended(listener: (appended: AppendedEvents) => void) {
     return this.inner.onEventsAppended(listener);
   }
   onInvalidate(listener: InvalidateListener) {

@@ -1,11 +1,13 @@
 // A rolling deploy end to end: the current release and a next one (format version + 1, with a shape
 // field only it knows) serve one session on one redis-server, a real SDK 1.32 client alternating its
-// POSTs between them (docs/compatibility.md).
+// POSTs between them; and a past release (its app/ from git) beside this one for the stream
+// announcements (docs/compatibility.md).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventIdPrefix, FORMAT_VERSION } from '../../app/sessions/format.js';
 import { connectLegacy, rawPost } from '../support/clients.js';
-import { buildNextRelease, type NextRelease } from '../support/next-release.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { buildNextRelease, buildReleaseAt, type NextRelease } from '../support/next-release.js';
 import { TestRedis } from '../support/redis.js';
 import { ServerProcess } from '../support/server-process.js';
 
@@ -201,5 +203,66 @@ describe('rolling deploy: two format versions on one Redis', () => {
     expect(warn).toBeDefined();
     expect(warn).toContain('"level":40');
     await client.close();
+  });
+});
+
+/** The release before announcements named streams (main at the time): its parser reads every token after the origin as a session id. */
+const BEFORE_STREAM_ANNOUNCEMENTS = '1423dbb61026479606587e494577969d39cf2392';
+
+describe('rolling deploy: the release before stream-addressed announcements and this one', () => {
+  let before: NextRelease;
+  let previous: ServerProcess;
+
+  beforeAll(async () => {
+    before = await buildReleaseAt(BEFORE_STREAM_ANNOUNCEMENTS);
+    previous = await ServerProcess.start({ env: { REDIS_URL: redis.url, REPLICA_NAME: 'previous' }, entry: before.entry });
+  });
+
+  afterAll(async () => {
+    await previous?.kill();
+    await before?.dispose();
+  });
+
+  /** GET streams to `get`, POSTs to `post`. */
+  const split = (get: () => ServerProcess, post: () => ServerProcess): typeof fetch => (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    return fetch(new URL(url.pathname + url.search, ((init?.method ?? 'GET').toUpperCase() === 'GET' ? get() : post()).origin), init);
+  };
+
+  it('format:rolling-streams — each release delivers the other\'s notifications to a GET stream it holds', async () => {
+    for (const [holder, caller] of [[previous, current], [current, previous]] as const) {
+      const client = await connectLegacy(caller.url, { fetch: split(() => holder, () => caller) });
+      let changed = 0;
+      client.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+      const raw = redis.client();
+      await expect.poll(async () => JSON.stringify(await raw.xrange(`mcp-continuity:session:{${client.sessionId}}:events`, '-', '+')), { timeout: 5000, interval: 20 }).toContain('_GET_stream');
+      raw.disconnect();
+      await client.call('session_info'); // an answer the GET stream of this release skips, the previous one reads
+      await client.call('enable_toolset', { name: 'math' });
+      await expect.poll(() => changed, { timeout: 5000, interval: 20 }).toBe(1);
+      await client.close();
+    }
+  });
+
+  it('format:rolling-resume — a call\'s stream cut on one release is resumed on the other and gets its answer', async () => {
+    for (const [writer, reader] of [[previous, current], [current, previous]] as const) {
+      const client = await connectLegacy(writer.url);
+      const headers = { 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25' };
+      const requestId = `cut-on-${writer === previous ? 'previous' : 'current'}`;
+      const cut = new AbortController();
+      const post = await fetch(writer.url, { method: 'POST', headers: { ...headers, accept: 'application/json, text/event-stream', 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: requestId, method: 'tools/call', params: { name: 'countdown', arguments: { seconds: 1 } } }), signal: cut.signal });
+      const stream = (post.body as ReadableStream<Uint8Array>).getReader();
+      let first = '';
+      while (!first.includes('\n\n')) first += new TextDecoder().decode((await stream.read()).value);
+      const primed = eventIds(first)[0] as string;
+      cut.abort();
+      // The previous release refuses a resume before the writer logged the stream; this one waits for it.
+      if (reader === previous) await logged(client.sessionId, primed);
+      const resumed = await resume(reader, client.sessionId, primed, `"id":"${requestId}"`);
+      expect(resumed.status).toBe(200);
+      expect(resumed.body).toContain(`"id":"${requestId}"`);
+      expect(resumed.body).toContain('done');
+      await client.close();
+    }
   });
 });

@@ -141,19 +141,24 @@ describe.each(adapters)('SessionStore contract: %s', (_name, open) => {
     expect(log.length).toBeLessThan(13);
   });
 
-  it('appends the events of several sessions in one flush, each to its own log, and tells listeners', async () => {
+  it('appends the events of several sessions in one flush, each to its own log, and tells listeners which streams got events', async () => {
     const store = await open();
     const shapes = [sampleShape(), sampleShape(), sampleShape(), sampleShape()];
     for (const shape of shapes) await store.create(shape, 60_000);
-    const heard: string[] = [];
-    const off = store.onEventsAppended((ids) => heard.push(...ids));
-    const event = (id: string, n: number) => ({ eventId: `e${n}.${id}`, streamId: 'post', message: `{"n":${n}}` });
-    await store.appendEvents(shapes.map((s, n) => ({ id: s.id, events: [event(s.id, n), event(s.id, n + 10)], ttlMs: 60_000 })));
+    const heard = new Map<string, string[] | undefined>();
+    const off = store.onEventsAppended((appended) => {
+      for (const [id, streams] of appended) heard.set(id, streams && [...streams].sort());
+    });
+    const event = (id: string, n: number, streamId = 'post') => ({ eventId: `e${n}.${id}`, streamId, message: `{"n":${n}}` });
+    // The first session's second event is for its standalone stream, the others' are not.
+    await store.appendEvents(shapes.map((s, n) => ({ id: s.id, events: [event(s.id, n), event(s.id, n + 10, n === 0 ? '_GET_stream' : 'post')], ttlMs: 60_000 })));
     for (const [n, shape] of shapes.entries()) {
       expect((await store.readEvents(shape.id)).map((e) => e.message)).toEqual([`{"n":${n}}`, `{"n":${n + 10}}`]);
     }
     await sleep(100);
-    expect(heard.sort()).toEqual(shapes.map((s) => s.id).sort());
+    expect([...heard.keys()].sort()).toEqual(shapes.map((s) => s.id).sort());
+    expect(heard.get(shapes[0]?.id as string)).toEqual(['_GET_stream', 'post']);
+    for (const shape of shapes.slice(1)) expect(heard.get(shape.id)).toEqual(['post']);
     off();
   });
 
