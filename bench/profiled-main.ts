@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
 
 const session = new Session();
 session.connect();
@@ -26,6 +27,8 @@ observer.observe({ entryTypes: ['gc'] });
 process.on('SIGUSR2', () => {
   if (!profiling) {
     profiling = true;
+    // PROFILE_TRACE_DEOPT=1: V8 prints each deoptimization meanwhile (the harness counts them).
+    if (process.env.PROFILE_TRACE_DEOPT) setFlagsFromString('--trace-deopt');
     void post('Profiler.enable')
       .then(() => post('Profiler.setSamplingInterval', { interval: 200 }))
       .then(() => post('Profiler.start'))

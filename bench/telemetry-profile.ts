@@ -87,7 +87,8 @@ function threadsOf(pid: number | undefined): Map<string, number> {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+      // The main thread apart: V8's worker threads (GC, compiler) carry the process name too.
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
       const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.set(name, (out.get(name) ?? 0) + (Number(after[11]) + Number(after[12])) / 100);
     } catch {
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     SESSION_KEY_PREFIX: `profile-${on ? 'on' : 'off'}:`,
     PROFILE_FILE: join(dir, `${on ? 'on' : 'off'}.cpuprofile`),
     ...(process.env.PROFILE_SPAN_PROBE ? { PROFILE_SPAN_PROBE: '1' } : {}),
+    ...(process.env.PROFILE_TRACE_DEOPT ? { PROFILE_TRACE_DEOPT: '1' } : {}),
     ...(on && !process.env.PROFILE_AA ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '10000', ...(process.env.BSP_DELAY ? { OTEL_BSP_SCHEDULE_DELAY: process.env.BSP_DELAY } : {}) } : {}),
   });
   mkdirSync(dir, { recursive: true });
@@ -145,6 +147,17 @@ async function main(): Promise<void> {
     console.log(`off ${Math.round(loads[0]!.perSecond)} req/s (${loads[0]!.requests}), on ${Math.round(loads[1]!.perSecond)} req/s (${loads[1]!.requests}); ratio ${(loads[1]!.perSecond / loads[0]!.perSecond).toFixed(3)}; spans received ${receiver.spans.length}`);
     await Promise.all(servers.map((s) => signal(s, 'profile written')));
     servers.forEach((s) => s.logs.filter((l) => l.startsWith('probe')).forEach((l) => console.log(l)));
+    if (process.env.PROFILE_TRACE_DEOPT) {
+      servers.forEach((s, i) => {
+        const deopts = s.logs.filter((l) => l.includes('bailout (kind:'));
+        const where = new Map<string, number>();
+        for (const l of deopts) {
+          const fn = l.match(/<JSFunction ([^ >]+)/)?.[1] ?? '?';
+          where.set(fn, (where.get(fn) ?? 0) + 1);
+        }
+        console.log(`${i ? 'on' : 'off'}: ${deopts.length} deoptimizations while profiled; most: ${[...where].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([f, n]) => `${f} ${n}`).join(', ')}`);
+      });
+    }
     servers.forEach((s, i) => console.log(`${i ? 'on' : 'off'}: ${s.logs.find((l) => l.includes('profile written'))?.replace(/^.*profile written; /, '')} for ${loads[i]!.requests} requests`));
     for (const [i, side] of (['off', 'on'] as const).entries()) {
       const profile = JSON.parse(readFileSync(join(dir, `${side}.cpuprofile`), 'utf8')) as Profile;
