@@ -74,6 +74,14 @@ function telemetryShare(profile: Profile): number {
   return spent / busy;
 }
 
+/** PROFILE_SIGNALS=traces or metrics exports only that signal (to tell their costs apart); default both. */
+function signals(endpoint: string): Record<string, string> {
+  const only = process.env.PROFILE_SIGNALS;
+  if (only === 'traces') return { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/v1/traces` };
+  if (only === 'metrics') return { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${endpoint}/v1/metrics` };
+  return { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint };
+}
+
 /** Sends SIGUSR2 and waits for the server to log `line`. */
 async function signal(server: ServerProcess, line: string): Promise<void> {
   const before = server.logs.length;
@@ -120,7 +128,7 @@ async function main(): Promise<void> {
     PROFILE_FILE: join(dir, `${on ? 'on' : 'off'}.cpuprofile`),
     ...(process.env.PROFILE_SPAN_PROBE ? { PROFILE_SPAN_PROBE: '1' } : {}),
     ...(process.env.PROFILE_TRACE_DEOPT ? { PROFILE_TRACE_DEOPT: '1' } : {}),
-    ...(on && !process.env.PROFILE_AA ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '10000', ...(process.env.BSP_DELAY ? { OTEL_BSP_SCHEDULE_DELAY: process.env.BSP_DELAY } : {}) } : {}),
+    ...(on && !process.env.PROFILE_AA ? { ...signals(receiver.endpoint), OTEL_METRIC_EXPORT_INTERVAL: '10000', ...(process.env.BSP_DELAY ? { OTEL_BSP_SCHEDULE_DELAY: process.env.BSP_DELAY } : {}) } : {}),
   });
   mkdirSync(dir, { recursive: true });
   const servers = [await ServerProcess.start({ env: env(false), entry: 'bench/profiled-main.ts' }), await ServerProcess.start({ env: env(true), entry: 'bench/profiled-main.ts' })];
