@@ -1,6 +1,9 @@
 // `tsx bench/telemetry-profile.ts [dir]`: CPU profiles of two servers, telemetry exporting (OTLP to a local receiver)
 // and off, under the same warm no-data load at the same time; prints the CPU per request (per thread), the share of
 // the busy samples spent in telemetry code, and the top self-time packages and functions of each.
+// Knobs: PROFILE_MS (load window, default 8000), PROFILE_MODE (json | sse), PROFILE_AA=1 (both off: the harness's
+// own spread), PROFILE_SIGNALS (traces | metrics only), BSP_DELAY (OTEL_BSP_SCHEDULE_DELAY of the exporting one),
+// PROFILE_TRACE_DEOPT=1 (count deoptimizations), PROFILE_SPAN_PROBE=1 (time 20 000 spans in a loop in the server).
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OtlpReceiver } from '../test/support/otlp-receiver.js';
