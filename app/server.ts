@@ -175,7 +175,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       // window are answered correctly, not refused.
       if (delayMs > 0) await sleep(delayMs);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const finishedBefore = calls.finished;
       const cut = await calls.settled(config.drainTimeoutMs);
+      const finished = calls.finished - finishedBefore;
       if (cut > 0) logger.warn({ calls: cut, drainTimeoutMs: config.drainTimeoutMs }, 'calls still in flight after the drain timeout: cutting them (clients retry elsewhere)');
       else logger.info('no calls in flight: closing sessions (records kept)');
       // Ends every session's streams (GET and unfinished POST), so clients reconnect elsewhere.
@@ -186,7 +188,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       clearTimeout(force);
       stop();
       await store.close();
-      drained(drainStarted, cut);
+      drained(drainStarted, cut, finished);
     })());
   return {
     url,
@@ -222,6 +224,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 function trackCalls(server: Server) {
   let inFlight = 0;
+  let finished = 0;
   let wake: (() => void) | undefined;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // Runs after the app's listener, which answers asynchronously (a malformed Host is refused at once, already with close).
@@ -230,10 +233,15 @@ function trackCalls(server: Server) {
     inFlight++;
     res.once('close', () => {
       inFlight--;
+      finished++;
       if (inFlight === 0) wake?.();
     });
   });
   return {
+    /** Calls ended so far (the drain counts those that end while it waits). */
+    get finished() {
+      return finished;
+    },
     /** Resolves when no call is in flight or after `timeoutMs`, with the number still in flight. */
     async settled(timeoutMs: number): Promise<number> {
       if (inFlight > 0) {

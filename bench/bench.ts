@@ -382,8 +382,8 @@ async function main(): Promise<void> {
       probe.disconnect();
       return redis.close();
     });
-    log(`telemetry exporting vs off (warm no-data call, Redis mode, median of ${ROUNDS} concurrent rounds): json ${figures.throughputRatio.json.toFixed(3)}x throughput (${figures.cpuRatio.json.toFixed(3)}x server CPU per request), sse ${figures.throughputRatio.sse.toFixed(3)}x (${figures.cpuRatio.sse.toFixed(3)}x); start-up ${Math.round(figures.startupMs.off)} ms off, ${Math.round(figures.startupMs.on)} ms on; receiver got ${figures.exported.spans} spans, ${figures.exported.metricPoints} metric points`);
-    console.log(JSON.stringify({ throughputRatio: figures.throughputRatio, cpuRatio: figures.cpuRatio, startupMs: figures.startupMs, exported: figures.exported }, null, 2));
+    log(`telemetry exporting vs off (warm no-data call, Redis mode, median of ${ROUNDS} concurrent rounds): json ${figures.throughputRatio.json.toFixed(3)}x throughput (${figures.cpuRatio.json.toFixed(3)}x server CPU per request), sse ${figures.throughputRatio.sse.toFixed(3)}x (${figures.cpuRatio.sse.toFixed(3)}x); start-up ${Math.round(figures.startupMs.off)} ms off, ${Math.round(figures.startupMs.on)} ms on; receiver got ${figures.exported.spans} spans, ${figures.exported.metricPoints} metric points; noise floor (both off, JSON) ${figures.noise.median.toFixed(3)}x (${figures.noise.min.toFixed(3)}–${figures.noise.max.toFixed(3)})`);
+    console.log(JSON.stringify({ throughputRatio: figures.throughputRatio, cpuRatio: figures.cpuRatio, noise: figures.noise, startupMs: figures.startupMs, exported: figures.exported }, null, 2));
     return;
   }
   if (flags['modern-only']) {

@@ -11,6 +11,8 @@ export interface TelemetryFigures {
   /** Median over rounds of on/off server CPU per request: the cost itself, whatever limits throughput. */
   readonly cpuRatio: Record<'json' | 'sse', number>;
   readonly rounds: Record<'json' | 'sse', Array<{ off: Measured; on: Measured }>>;
+  /** The harness's own spread: the same rounds with both servers off (JSON), median and range of the ratio. */
+  readonly noise: { readonly median: number; readonly min: number; readonly max: number };
   /** Spawn to "listening", median of 3 (tsx, Redis mode). */
   readonly startupMs: { off: number; on: number };
   /** What the receiver got during the run (proves it was exporting). */
@@ -43,10 +45,11 @@ export async function telemetryCost(redis: TestRedis, options: { sessions: numbe
     ...(on ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_METRIC_EXPORT_INTERVAL: '10000' } : {}),
   });
   try {
-    const rounds = { json: [], sse: [] } as TelemetryFigures['rounds'];
-    for (const mode of ['json', 'sse'] as const) {
-      const off = await ServerProcess.start({ env: env(mode, false) });
-      const on = await ServerProcess.start({ env: env(mode, true) });
+    const rounds = { json: [], sse: [], noise: [] } as TelemetryFigures['rounds'] & { noise: Array<{ off: Measured; on: Measured }> };
+    for (const mode of ['json', 'sse', 'noise'] as const) {
+      const off = await ServerProcess.start({ env: env(mode === 'noise' ? 'json' : mode, false) });
+      // The noise rounds: a second server with telemetry off too (its own key prefix).
+      const on = await ServerProcess.start({ env: mode === 'noise' ? { ...env('json', false), SESSION_KEY_PREFIX: 'bench-telemetry-off2:' } : env(mode, true) });
       try {
         const ids = await Promise.all(
           [off, on].map(async (s) => {
@@ -62,7 +65,7 @@ export async function telemetryCost(redis: TestRedis, options: { sessions: numbe
           const loads = await Promise.all([closedLoop(off.url, ids[0]!, options.ms, 'no-data'), closedLoop(on.url, ids[1]!, options.ms, 'no-data')]);
           const [a, b] = loads.map((load, i) => ({ ...load, cpuUsPerRequest: ((cpuOf([off, on][i]!.pid) - cpu[i]!) * 1e6) / load.requests })) as [Measured, Measured];
           rounds[mode].push({ off: a, on: b });
-          options.log(`telemetry ${mode} round ${round} (off / on): ${Math.round(a.perSecond)} / ${Math.round(b.perSecond)} req/s, p50 ${a.p50.toFixed(2)} / ${b.p50.toFixed(2)} ms, server CPU ${a.cpuUsPerRequest.toFixed(0)} / ${b.cpuUsPerRequest.toFixed(0)} µs/request, ${a.errors + b.errors} errors`);
+          options.log(`telemetry ${mode} round ${round} (${mode === 'noise' ? 'off / off' : 'off / on'}): ${Math.round(a.perSecond)} / ${Math.round(b.perSecond)} req/s, p50 ${a.p50.toFixed(2)} / ${b.p50.toFixed(2)} ms, server CPU ${a.cpuUsPerRequest.toFixed(0)} / ${b.cpuUsPerRequest.toFixed(0)} µs/request, ${a.errors + b.errors} errors`);
         }
       } finally {
         await Promise.all([off.kill('SIGKILL'), on.kill('SIGKILL')]);
@@ -79,9 +82,11 @@ export async function telemetryCost(redis: TestRedis, options: { sessions: numbe
       return percentiles(times).p50;
     };
     const startupMs = { off: await startupOf(false), on: await startupOf(true) };
-    const ratio = (mode: 'json' | 'sse') => median(rounds[mode].map((r) => r.on.perSecond / r.off.perSecond));
+    const { noise: _, ...measured } = rounds;
+    const ratio = (mode: 'json' | 'sse' | 'noise') => median(rounds[mode].map((r) => r.on.perSecond / r.off.perSecond));
+    const noiseRatios = rounds.noise.map((r) => r.on.perSecond / r.off.perSecond);
     const cpuRatio = (mode: 'json' | 'sse') => median(rounds[mode].map((r) => r.on.cpuUsPerRequest / r.off.cpuUsPerRequest));
-    return { throughputRatio: { json: ratio('json'), sse: ratio('sse') }, cpuRatio: { json: cpuRatio('json'), sse: cpuRatio('sse') }, rounds, startupMs, exported: { spans: receiver.spans.length, metricPoints: receiver.points.length } };
+    return { throughputRatio: { json: ratio('json'), sse: ratio('sse') }, noise: { median: ratio('noise'), min: Math.min(...noiseRatios), max: Math.max(...noiseRatios) }, cpuRatio: { json: cpuRatio('json'), sse: cpuRatio('sse') }, rounds: measured, startupMs, exported: { spans: receiver.spans.length, metricPoints: receiver.points.length } };
   } finally {
     await receiver.close();
   }

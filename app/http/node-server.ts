@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { reportResponseEnds, responseEnded } from '../telemetry/response-end.js';
 import type { App } from './app.js';
 
 export interface NodeServerOptions {
@@ -21,6 +22,7 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
 };
 
 export function createNodeServer(app: App, options: NodeServerOptions): Server {
+  reportResponseEnds();
   const { logger, requestTimeoutMs } = options;
   // The response in progress on each connection: an error answer may go out only before its headers did.
   const inFlight = new WeakMap<Socket, ServerResponse>();
@@ -62,6 +64,16 @@ export function createNodeServer(app: App, options: NodeServerOptions): Server {
 }
 
 async function serve(app: App, req: IncomingMessage, res: ServerResponse, options: NodeServerOptions): Promise<void> {
+  let response: Response | undefined;
+  try {
+    response = await respond(app, req, res, options);
+  } finally {
+    // A traced SSE answer ends its span here (telemetry: no wrapper stream around the body).
+    if (response) responseEnded(response);
+  }
+}
+
+async function respond(app: App, req: IncomingMessage, res: ServerResponse, options: NodeServerOptions): Promise<Response | undefined> {
   const abort = new AbortController();
   // Registered before the body stream's own listeners, so the signal is aborted when the app sees the error.
   req.once('error', () => abort.abort());
@@ -83,13 +95,13 @@ async function serve(app: App, req: IncomingMessage, res: ServerResponse, option
     } as RequestInit);
     response = await app.fetch(request, { clientAddress: clientAddress(req, options.trustProxy) });
   } catch (error) {
-    if (abort.signal.aborted) return;
+    if (abort.signal.aborted) return undefined;
     options.logger.error({ err: error }, 'request failed before reaching the app');
     response = Response.json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal error' }, id: null }, { status: 500 });
   }
   if (res.destroyed) {
     await response.body?.cancel().catch(() => {});
-    return;
+    return response;
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of response.headers) headers[name] = value;
@@ -98,7 +110,7 @@ async function serve(app: App, req: IncomingMessage, res: ServerResponse, option
   res.writeHead(response.status, headers);
   if (response.body === null) {
     res.end();
-    return;
+    return response;
   }
   if (headers['content-type']?.startsWith('text/event-stream')) res.flushHeaders();
   const reader = response.body.getReader();
@@ -113,6 +125,7 @@ async function serve(app: App, req: IncomingMessage, res: ServerResponse, option
     // The stream was cancelled because the client left; nothing to answer.
   }
   res.end();
+  return response;
 }
 
 function drainedOrClosed(res: ServerResponse): Promise<void> {

@@ -7,6 +7,7 @@ import type { HostSettings } from './host-options.js';
 import type { LiveSession, LiveSessionInit } from './live-session.js';
 import type { PrincipalCap } from './principal-cap.js';
 import type { RecordKeeper } from './record-keeper.js';
+import { sessionMinted } from '../telemetry/hooks.js';
 
 export interface CreateDeps {
   readonly settings: HostSettings;
@@ -31,6 +32,7 @@ export async function createSession(d: CreateDeps, request: Request, body: { par
   }
   const now = d.now();
   const id = randomUUID();
+  sessionMinted(request, id);
   const pendingTtlMs = Math.min(d.settings.pendingTtlMs, d.settings.idleTtlMs, d.settings.maxTtlMs);
   // Counted while the session is built: the round trip to Redis overlaps the local work.
   const admitted = owner === undefined ? Promise.resolve() : d.cap.admit(owner, id, now + pendingTtlMs);

@@ -120,7 +120,8 @@ export class SessionHost {
     if (this.#closing) throw new HttpError(503, RPC.serverError, 'This replica is shutting down: retry', { 'retry-after': '0', connection: 'close' });
     const owner = principalHash(principal);
     if (request.method === 'POST') return this.#post(request, owner, admitSession);
-    if (request.method === 'GET' || request.method === 'DELETE') return this.#existing(request, undefined, owner);
+    if (request.method === 'GET') return traceRequest(request, undefined, () => this.#existing(request, undefined, owner));
+    if (request.method === 'DELETE') return this.#existing(request, undefined, owner);
     throw new HttpError(405, RPC.serverError, `Method ${request.method} is not allowed on the MCP endpoint`, { allow: 'GET, POST, DELETE' });
   }
 

@@ -1,9 +1,10 @@
 // One-line hooks for shared modules (restorer, session host, secrets, rate limit, drain): each a no-op when off.
 import { telemetry } from './index.js';
 import { instruments, secondsSince } from './instruments.js';
+import { enter, leave, spanOf } from './scope.js';
 import { errorType } from './types.js';
 
-export { traceRequest } from './mcp-spans.js';
+export { sessionMinted, traceRequest } from './mcp-spans.js';
 
 /** Ids being restored now, with what the store said when loading them (filled by the traced store). */
 export const restoring = new Map<string, string | undefined>();
@@ -17,7 +18,9 @@ export function traceRestore<T>(id: string, fn: () => Promise<T | undefined>): P
   if (!t.enabled) return fn();
   const started = performance.now();
   restoring.set(id, undefined);
-  return t.inSpan('mcp.session.restore', {}, async (span) => {
+  return t.inSpan('mcp.session.restore', { parent: spanOf(id) }, async (span) => {
+    // The restore's reads (shape, data, the initialize replay) are its children.
+    enter(id, span);
     try {
       const session = await fn();
       const outcome = session ? 'restored' : restoring.get(id) === 'unavailable' ? 'unavailable' : 'miss';
@@ -28,6 +31,7 @@ export function traceRestore<T>(id: string, fn: () => Promise<T | undefined>): P
       m.restoreDuration.record(secondsSince(started), { outcome });
       return session;
     } finally {
+      leave(id, span);
       restoring.delete(id);
     }
   });
@@ -61,9 +65,10 @@ export function traceKeyVaultRead<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
-/** A drain finished: how long it took and how many calls it cut. */
-export function drained(started: number, cut: number): void {
+/** A drain finished: how long it took, how many calls finished in it, and how many it cut. */
+export function drained(started: number, cut: number, finished: number): void {
   const m = instruments();
   m.drainDuration.record(secondsSince(started));
+  if (finished > 0) m.drainFinished.add(finished);
   if (cut > 0) m.drainCut.add(cut);
 }

@@ -31,11 +31,6 @@ export async function stopTelemetry(limitMs = 3000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Pino mixin: `trace_id` and `span_id` on every line logged inside a span. */
-export function logIds(): object {
-  return current.logIds() ?? {};
-}
-
 /** For tests that run several in-process configurations. */
 export function useTelemetry(telemetry: Telemetry): void {
   current = telemetry;

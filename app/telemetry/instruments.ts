@@ -18,7 +18,11 @@ function create(t: Telemetry) {
     writesRefused: t.counter('mcp.store.writes.refused', { description: 'Writes refused to their caller because the store could not confirm them', unit: '{write}' }),
     channelSuspicions: t.counter('mcp.store.channel.suspicions', { description: 'Times the invalidation channel went silent or came back: cached shapes re-read', unit: '{suspicion}' }),
     drainDuration: t.histogram('mcp.server.drain.duration', { description: 'Duration of a graceful stop (delay, calls finishing, sessions closing)', unit: 's', boundaries: [1, 5, 10, 15, 20, 30, 45, 60] }),
+    drainFinished: t.counter('mcp.server.drain.calls.finished', { description: 'Calls in flight when the drain closed the listener (after its delay) that finished before the drain timeout', unit: '{call}' }),
     drainCut: t.counter('mcp.server.drain.calls.cut', { description: 'Calls still in flight when the drain timeout cut them', unit: '{call}' }),
+    eventAppends: t.counter('mcp.server.event_log.appends', { description: 'SSE events written to the session store for replay (after the write succeeded)', unit: '{event}' }),
+    eventBytes: t.counter('mcp.server.event_log.bytes', { description: 'Bytes of SSE event data written to the session store', unit: 'By' }),
+    replays: t.counter('mcp.server.event_log.replays', { description: 'GET streams resumed from a Last-Event-ID, by outcome: replayed, complete (204), refused', unit: '{replay}' }),
     rateLimited: t.counter('mcp.server.rate_limit.refusals', { description: 'New sessions refused by the per-principal creation rate (429)', unit: '{request}' }),
     keyVaultFailures: t.counter('mcp.keyvault.read.failures', { description: 'Key Vault reads of the Redis connection string that failed, by error.type', unit: '{read}' }),
   };

@@ -1,42 +1,65 @@
 // Telemetry on: the OpenTelemetry SDK (OTLP/HTTP or Azure Monitor) behind the `Telemetry` interface.
 // Imported only by startTelemetry, and only when an exporter is configured.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { context, metrics, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { defaultTextMapGetter, metrics, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Histogram as OtelHistogram, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { TelemetryConfig } from '../config.js';
-import { errorType, type Attributes, type SpanHandle, type SpanOptions, type Telemetry } from './types.js';
+import type { OtlpSpans } from './otlp-spans.js';
+import { errorType, NOOP_SPAN, type Attributes, type SpanHandle, type SpanOptions, type Telemetry } from './types.js';
 
 type OnConfig = Exclude<TelemetryConfig, { exporter: 'off' }>;
 
 const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL } as const;
 const SCOPE = 'mcp-continuity';
-const NOOP_SPAN: SpanHandle = { setAttributes() {}, updateName() {}, fail() {}, end() {} };
 
 /** Drops undefined values (the API would keep them as invalid attributes); copies only when there are some. */
 function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> | undefined {
   if (!attributes) return undefined;
-  let out: Record<string, string | number | boolean> | undefined;
   for (const k in attributes) {
     if (attributes[k] !== undefined) continue;
-    out = {};
+    const out: Record<string, string | number | boolean> = {};
     for (const key in attributes) if (attributes[key] !== undefined) out[key] = attributes[key]!;
     return out;
   }
   return attributes as Record<string, string | number | boolean>;
 }
 
-function handle(span: Span): SpanHandle {
-  return {
-    setAttributes: (attributes) => void span.setAttributes(clean(attributes) ?? {}),
-    updateName: (name) => void span.updateName(name),
-    fail(type, message) {
-      span.setAttribute('error.type', type);
-      span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
-    },
-    end: () => span.end(),
-  };
+/** One of our spans: methods on the prototype (no closures per span), its context made only if it gets a child. */
+class Handle implements SpanHandle {
+  ended = false;
+  #context: Context | undefined;
+
+  constructor(readonly span: Span) {}
+
+  get context(): Context {
+    return (this.#context ??= trace.setSpan(ROOT_CONTEXT, this.span));
+  }
+  setAttributes(attributes: Attributes): void {
+    this.span.setAttributes(clean(attributes) ?? {});
+  }
+  setAttribute(key: string, value: string | number | boolean | undefined): void {
+    if (value !== undefined) this.span.setAttribute(key, value);
+  }
+  updateName(name: string): void {
+    this.span.updateName(name);
+  }
+  fail(type: string, message?: string): void {
+    this.span.setAttribute('error.type', type);
+    this.span.setStatus(message ? { code: SpanStatusCode.ERROR, message } : { code: SpanStatusCode.ERROR });
+  }
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.span.end();
+  }
+  logIds() {
+    const ids = this.span.spanContext();
+    return { trace_id: ids.traceId, span_id: ids.spanId };
+  }
 }
 
-async function startProviders(config: OnConfig, instance: string): Promise<() => Promise<void>> {
+/** The providers; `spans` is our own span pipeline on the OTLP path (the Azure distro keeps the SDK's tracer). */
+async function startProviders(config: OnConfig, instance: string): Promise<{ spans: OtlpSpans | undefined; stop: () => Promise<void> }> {
   const { resourceFromAttributes } = await import('@opentelemetry/resources');
   // The replica's name, as in its logs (Application Insights: cloud_RoleInstance).
   const resource = resourceFromAttributes({ 'service.name': config.serviceName, 'service.instance.id': instance });
@@ -53,22 +76,17 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
       tracesPerSecond: 0,
       samplingRatio: config.sampling.ratio,
     });
-    return () => shutdownAzureMonitor();
+    return { spans: undefined, stop: () => shutdownAzureMonitor() };
   }
-  const [{ NodeTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }, { MeterProvider, PeriodicExportingMetricReader }] = await Promise.all([
-    import('@opentelemetry/sdk-trace-node'),
-    import('@opentelemetry/sdk-metrics'),
-  ]);
+  const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
   const stops: Array<() => Promise<void>> = [];
+  let spans: OtlpSpans | undefined;
   if (config.tracesUrl) {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-    const exporter = new OTLPTraceExporter({ url: config.tracesUrl, headers: { ...config.headers } });
-    const ratio = new TraceIdRatioBasedSampler(config.sampling.ratio);
-    const sampler = config.sampling.parentBased ? new ParentBasedSampler({ root: ratio }) : ratio;
-    const tracer = new NodeTracerProvider({ resource, sampler, spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: config.spanDelayMs })] });
-    // Also installs the AsyncLocalStorage context manager and the W3C trace-context propagator.
-    tracer.register();
-    stops.push(() => tracer.shutdown());
+    // Our own span pipeline (otlp-spans.ts), not the SDK's tracer: its per-span work was most of the cost.
+    const { OtlpSpans } = await import('./otlp-spans.js');
+    const traces = new OtlpSpans({ url: config.tracesUrl, headers: config.headers, resource: { 'service.name': config.serviceName, 'service.instance.id': instance }, scope: SCOPE, delayMs: config.spanDelayMs, sampling: config.sampling });
+    spans = traces;
+    stops.push(() => traces.flush());
   }
   if (config.metricsUrl) {
     const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
@@ -77,9 +95,47 @@ async function startProviders(config: OnConfig, instance: string): Promise<() =>
     metrics.setGlobalMeterProvider(meter);
     stops.push(() => meter.shutdown());
   }
-  return async () => {
-    await Promise.all(stops.map((stop) => stop()));
+  return {
+    spans,
+    stop: async () => {
+      await Promise.all(stops.map((stop) => stop()));
+    },
   };
+}
+
+/**
+ * Histogram points wait here (at most 250 ms, or 1,024 of them) and go to the SDK in one loop: the SDK's
+ * record path (attribute hashing, storages, buckets) costs several times more run cold once per request
+ * than run hot in a batch. Values are unchanged; only the moment they are recorded moves.
+ */
+class PointBuffer {
+  #histograms: OtelHistogram[] = [];
+  #values: number[] = [];
+  #attributes: Array<Attributes | undefined> = [];
+  readonly #timer = setInterval(() => this.flush(), 250).unref();
+
+  add(histogram: OtelHistogram, value: number, attributes: Attributes | undefined): void {
+    this.#histograms.push(histogram);
+    this.#values.push(value);
+    this.#attributes.push(attributes);
+    if (this.#values.length >= 1024) this.flush();
+  }
+
+  flush(): void {
+    const histograms = this.#histograms;
+    const values = this.#values;
+    const attributes = this.#attributes;
+    if (values.length === 0) return;
+    this.#histograms = [];
+    this.#values = [];
+    this.#attributes = [];
+    for (let i = 0; i < values.length; i++) histograms[i]!.record(values[i]!, clean(attributes[i]), ROOT_CONTEXT);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.flush();
+  }
 }
 
 /** Heap and event-loop delay, read at each export. */
@@ -97,46 +153,44 @@ function observeRuntime(telemetry: Telemetry): () => void {
   return () => delay.disable();
 }
 
+const W3C = new W3CTraceContextPropagator();
+
 export async function startOtel(config: OnConfig, instance: string): Promise<Telemetry> {
-  const stopProviders = await startProviders(config, instance);
+  const { spans, stop: stopProviders } = await startProviders(config, instance);
+  const points = new PointBuffer();
   const tracer = trace.getTracer(SCOPE);
   const meter = metrics.getMeter(SCOPE);
 
-  const parentOf = (options: SpanOptions): Context | undefined => {
-    if (options.parent?.traceparent) return propagation.extract(ROOT_CONTEXT, options.parent);
-    return undefined;
-  };
-  const open = (name: string, options: SpanOptions): { span: Span; ctx: Context } | undefined => {
-    const active = context.active();
-    if (options.childOnly && !trace.getSpan(active)) return undefined;
-    const parent = parentOf(options) ?? active;
-    const span = tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: clean(options.attributes) }, parent);
-    return { span, ctx: trace.setSpan(parent, span) };
+  /** The span to start, or undefined when it is `childOnly` and has no parent span. */
+  const open = (name: string, options: SpanOptions): SpanHandle | undefined => {
+    if (spans) return spans.start(name, options);
+    const parent = options.parent;
+    let ctx = ROOT_CONTEXT;
+    if (parent instanceof Handle) ctx = parent.context;
+    else if (options.childOnly) return undefined;
+    else if (parent && 'traceparent' in parent && parent.traceparent) ctx = W3C.extract(ROOT_CONTEXT, parent, defaultTextMapGetter);
+    return new Handle(tracer.startSpan(name, { kind: KINDS[options.kind ?? 'internal'], attributes: clean(options.attributes) }, ctx));
   };
 
   const telemetry: Telemetry = {
     enabled: true,
     async inSpan(name, options, fn) {
-      const opened = open(name, options);
-      if (!opened) return fn(NOOP_SPAN);
-      const h = handle(opened.span);
+      const h = open(name, options);
+      if (!h) return fn(NOOP_SPAN);
       try {
-        return await (options.leaf ? fn(h) : context.with(opened.ctx, () => fn(h)));
+        return await fn(h);
       } catch (error) {
         h.fail(errorType(error), error instanceof Error ? error.message.slice(0, 200) : undefined);
         throw error;
       } finally {
-        opened.span.end();
+        h.end();
       }
     },
-    startSpan(name, options) {
-      const opened = open(name, options);
-      if (!opened) return { span: NOOP_SPAN, run: (fn) => fn() };
-      return { span: handle(opened.span), run: (fn) => context.with(opened.ctx, fn) };
-    },
+    startSpan: (name, options) => open(name, options) ?? NOOP_SPAN,
     counter(name, options) {
       const counter = meter.createCounter(name, { description: options.description, ...(options.unit ? { unit: options.unit } : {}) });
-      return { add: (value, attributes) => counter.add(value, clean(attributes)) };
+      // The context is passed: the SDK would otherwise ask for the active one on every measurement.
+      return { add: (value, attributes) => counter.add(value, clean(attributes), ROOT_CONTEXT) };
     },
     histogram(name, options) {
       const histogram = meter.createHistogram(name, {
@@ -144,20 +198,16 @@ export async function startOtel(config: OnConfig, instance: string): Promise<Tel
         ...(options.unit ? { unit: options.unit } : {}),
         ...(options.boundaries ? { advice: { explicitBucketBoundaries: [...options.boundaries] } } : {}),
       });
-      return { record: (value, attributes) => histogram.record(value, clean(attributes)) };
+      // Buffered: recorded in batches, off the request path (see PointBuffer).
+      return { record: (value, attributes) => points.add(histogram, value, attributes) };
     },
     gauge(name, options, read) {
       const gauge = meter.createObservableGauge(name, { description: options.description, ...(options.unit ? { unit: options.unit } : {}) });
       gauge.addCallback((result) => result.observe(read()));
     },
-    logIds() {
-      const span = trace.getSpan(context.active());
-      if (!span) return undefined;
-      const ids = span.spanContext();
-      return trace.isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : undefined;
-    },
     async shutdown() {
       stopRuntime();
+      points.stop();
       await stopProviders();
     },
   };

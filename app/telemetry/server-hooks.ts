@@ -2,7 +2,7 @@
 import { telemetry } from './index.js';
 
 export { drained } from './hooks.js';
-export { logIds } from './index.js';
+export { logIds } from './scope.js';
 export { instrumentStore } from './traced-store.js';
 
 /** Live sessions in this process, read at each export. */

@@ -12,28 +12,27 @@ export interface TraceCarrier {
 export interface SpanOptions {
   /** `server` for a request served, `client` for a call out, `internal` (default) otherwise. */
   readonly kind?: 'server' | 'client' | 'internal';
-  /** Continue this trace instead of the active one. */
-  readonly parent?: TraceCarrier | undefined;
-  /** Only record the span inside an active one (store commands outside a request are not worth a trace each). */
+  /**
+   * The parent: a span of ours, or a client's trace context to continue. There is no ambient context
+   * (no AsyncLocalStorage on the request path): the code that starts a child names its parent.
+   */
+  readonly parent?: SpanHandle | TraceCarrier | undefined;
+  /** Only record the span when it has a parent span (store commands outside a request are not worth a trace each). */
   readonly childOnly?: boolean;
-  /** Nothing runs under this span (a store command): it is not made active, which saves a context switch. */
-  readonly leaf?: boolean;
   readonly attributes?: Attributes;
 }
 
 export interface SpanHandle {
   setAttributes(attributes: Attributes): void;
+  setAttribute(key: string, value: string | number | boolean | undefined): void;
   updateName(name: string): void;
   /** Marks the span failed; `errorType` becomes `error.type`. */
   fail(errorType: string, message?: string): void;
   end(): void;
-}
-
-/** A span the caller ends itself (a response that streams on after its handler returned). */
-export interface OpenSpan {
-  readonly span: SpanHandle;
-  /** Runs `fn` with this span active, so spans started under it are its children. */
-  run<T>(fn: () => T): T;
+  /** True once ended (or for the no-op span). */
+  readonly ended: boolean;
+  /** Ids for log lines; undefined for the no-op span. */
+  logIds(): { readonly trace_id: string; readonly span_id: string } | undefined;
 }
 
 export interface Counter {
@@ -55,29 +54,27 @@ export interface Telemetry {
   readonly enabled: boolean;
   /** Runs `fn` in a new active span, ended when `fn` settles (failed with the error's type if it throws). */
   inSpan<T>(name: string, options: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T>;
-  startSpan(name: string, options: SpanOptions): OpenSpan;
+  /** A span the caller ends itself (a response that streams on after its handler returned). */
+  startSpan(name: string, options: SpanOptions): SpanHandle;
   counter(name: string, options: InstrumentOptions): Counter;
   histogram(name: string, options: InstrumentOptions): Histogram;
   /** An observable gauge read at each export. */
   gauge(name: string, options: InstrumentOptions, read: () => number): void;
-  /** Ids of the active span, for log lines; undefined when none. */
-  logIds(): { readonly trace_id: string; readonly span_id: string } | undefined;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;
 }
 
-const NOOP_SPAN: SpanHandle = { setAttributes() {}, updateName() {}, fail() {}, end() {} };
+export const NOOP_SPAN: SpanHandle = { setAttributes() {}, setAttribute() {}, updateName() {}, fail() {}, end() {}, ended: true, logIds: () => undefined };
 const NOOP_INSTRUMENT: Counter & Histogram = { add() {}, record() {} };
 
 /** Telemetry off: every call is a no-op and nothing is loaded. */
 export const OFF: Telemetry = {
   enabled: false,
   inSpan: (_name, _options, fn) => fn(NOOP_SPAN),
-  startSpan: () => ({ span: NOOP_SPAN, run: (fn) => fn() }),
+  startSpan: () => NOOP_SPAN,
   counter: () => NOOP_INSTRUMENT,
   histogram: () => NOOP_INSTRUMENT,
   gauge() {},
-  logIds: () => undefined,
   shutdown: async () => {},
 };
 

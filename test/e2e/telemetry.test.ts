@@ -124,6 +124,65 @@ describe('telemetry exported over OTLP/HTTP', () => {
   });
 });
 
+describe('telemetry of streams, the event log and the drain', () => {
+  it('telemetry:streams-drain — GET stream open and resume spans in the client trace, the replay read their child; event-log appends, bytes and replays counted; a drain times itself and counts the call it let finish; nothing secret exported', async () => {
+    const c = await server({ ...exporting('replica-c'), MCP_RESPONSE_MODE: 'sse' });
+    const auth = { authorization: `Bearer ${API_KEY}` };
+    const client = await connectLegacy(c.url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...auth } }) });
+    const value = 'x'.repeat(300);
+    const tokens: string[] = [];
+    await client.call('remember', { key: 'big', value });
+    await client.client.callTool({ name: 'recall', arguments: { key: 'big' } }, undefined, { onresumptiontoken: (t: string) => void tokens.push(t) });
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    const onC = (metric: string, attributes: Record<string, string> = {}) =>
+      receiver.points.filter((p) => p.metric === metric && p.instance === 'replica-c' && Object.entries(attributes).every(([k, v]) => p.attributes[k] === v)).at(-1)?.value ?? 0;
+    // The calls' priming events and answers (the recall's holds the value) were written for replay.
+    await eventually(() => (onC('mcp.server.event_log.appends') >= 4 && onC('mcp.server.event_log.bytes') >= value.length) || undefined, 'event-log appends and bytes');
+
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    const get = (extra: Record<string, string>) =>
+      fetch(c.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': client.sessionId, 'mcp-protocol-version': '2025-11-25', traceparent: `00-${traceId}-${clientSpan}-01`, ...auth, ...extra } });
+    // A standalone stream: its opening is a span; the stream itself (keepalives) is not.
+    const opened = await get({});
+    expect(opened.status).toBe(200);
+    await opened.body?.cancel();
+    // A resume from the priming event replays the answer after it.
+    const resumed = await get({ 'last-event-id': tokens[0] as string });
+    expect(resumed.status).toBe(200);
+    expect(await resumed.text()).toContain(value);
+    const spansOf = () => receiver.spans.filter((s) => s.traceId === traceId);
+    const resume = await eventually(() => spansOf().find((s) => s.name === 'mcp.stream.resume'), 'the resume span');
+    const open = spansOf().find((s) => s.name === 'mcp.stream.open') as ReceivedSpan;
+    expect(open).toBeDefined();
+    for (const span of [open, resume]) {
+      expect(span.parentSpanId).toBe(clientSpan);
+      expect(span.kind).toBe(2); // SERVER
+      expect(span.attributes['mcp.session.id']).toMatch(/^[0-9a-f]{12}$/);
+      expect(span.attributes['http.response.status_code']).toBe(200);
+    }
+    await eventually(() => spansOf().find((s) => s.name === 'session-store readEvents' && s.parentSpanId === resume.spanId), 'the replay read under the resume span');
+    await eventually(() => onC('mcp.server.event_log.replays', { outcome: 'replayed' }) === 1 || undefined, 'one replay counted');
+    // Resuming after the answer: nothing left to send (204), counted apart from a replay.
+    const done = await get({ 'last-event-id': tokens.at(-1) as string });
+    expect(done.status).toBe(204);
+    await eventually(() => onC('mcp.server.event_log.replays', { outcome: 'complete' }) === 1 || undefined, 'a resume with nothing left');
+
+    // SIGTERM while a countdown runs: the drain waits for it, then says how long it took and that one call finished in it.
+    let exited: Promise<number | null> | undefined;
+    const result = await client.client.callTool({ name: 'countdown', arguments: { seconds: 2 } }, undefined, { onprogress: () => void (exited ??= c.kill('SIGTERM')), timeout: 30_000 });
+    expect((result.content as Array<{ text: string }>)[0]?.text).toBe('done');
+    expect(await exited).toBe(0);
+    await eventually(() => (onC('mcp.server.drain.calls.finished') === 1 && onC('mcp.server.drain.duration') === 1) || undefined, 'the drain and the call finished in it');
+    expect(onC('mcp.server.drain.calls.cut')).toBe(0);
+
+    const exported = JSON.stringify(receiver.bodies);
+    expect(exported).not.toContain(client.sessionId);
+    expect(exported).not.toContain(API_KEY);
+    expect(exported).not.toContain(redis.url);
+  });
+});
+
 describe('telemetry off', () => {
   it('telemetry:off-free — with no exporter configured, no OpenTelemetry or Azure Monitor module is ever loaded', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-imports-'));
@@ -140,6 +199,6 @@ describe('telemetry off', () => {
     expect(off).not.toMatch(/@opentelemetry|monitor-opentelemetry|app\/telemetry\/otel\.ts/);
     // The same recorder does see the SDK when an exporter is configured.
     const on = await run(join(dir, 'on.txt'), { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
-    expect(on).toMatch(/@opentelemetry\/sdk-trace-node/);
+    expect(on).toMatch(/@opentelemetry\/sdk-metrics/);
   });
 });
