@@ -20,8 +20,6 @@ export interface EventSource {
   readonly recordsEvents: boolean;
   /** True once the session has ended in this process. */
   readonly closed?: boolean;
-  /** Still on its short pending TTL (no call yet): its appends do not slide the record. */
-  readonly awaitingFirstCall?: boolean;
 }
 
 /**
@@ -43,7 +41,7 @@ export function withRequestIds<T>(body: unknown, handle: () => Promise<T>): Prom
 interface Pending {
   readonly events: StoredEvent[];
   ttlMs: number;
-  /** The session's sliding expiry (Unix ms) riding on the append; undefined while it awaits its first call. */
+  /** The session's sliding expiry (Unix ms) riding on the append; undefined unless a call's ride was taken. */
   expiresAt: number | undefined;
   /** A call's TTL extension rides on this append: what to call if the store has no record any more. */
   gone: (() => void) | undefined;
@@ -110,9 +108,10 @@ export class EventLog {
     // Never more than the store keeps anyway, even while it is away.
     trimEvents(pending.events);
     pending.ttlMs = source.ttlMs();
-    // The record's sliding TTL rides on this append (min(now + idle TTL, ceiling)), so the call needs no touch.
-    pending.expiresAt = source.awaitingFirstCall ? pending.expiresAt : Date.now() + pending.ttlMs;
-    pending.gone = takeRide(source) ?? pending.gone;
+    // A call due a TTL extension rides on this append (to min(now + idle TTL, ceiling)): it needs no touch.
+    const ride = takeRide(source);
+    if (ride) pending.gone = ride;
+    if (ride || pending.expiresAt !== undefined) pending.expiresAt = Date.now() + pending.ttlMs;
     // Anything but a priming event (an answer, progress, a notification) goes out at once, with what is held.
     pending.heldUntil = hold ? (pending.heldUntil ?? Date.now() + PRIMING_HOLD_MS) : undefined;
     this.#schedule(hold ? PRIMING_HOLD_MS : FLUSH_MS);

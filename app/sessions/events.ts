@@ -48,7 +48,7 @@ export interface EventBatch {
   /**
    * The session's sliding expiry (Unix ms: idle TTL from the call, capped by the absolute ceiling), riding on
    * the append: the record and its log are extended to it, never shortened. Absent: the record is left as it
-   * is (a session still on its short pending TTL) and the log lives `ttlMs`.
+   * is (no call was due a TTL extension) and the log lives `ttlMs`.
    */
   readonly expiresAt?: number | undefined;
 }
