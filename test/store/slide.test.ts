@@ -4,16 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../app/sessions/memory-store.js';
-import { APPEND_EVENTS } from '../../app/sessions/redis-scripts.js';
+import { APPEND_EVENTS, DATA_SET } from '../../app/sessions/redis-scripts.js';
 import type { SessionStore } from '../../app/sessions/store.js';
 import { sampleShape } from '../support/records.js';
-import { useRedisStores } from '../support/stores.js';
+import { useClusterStores, useRedisStores } from '../support/stores.js';
 
 const fixture = useRedisStores(500);
+const clustered = useClusterStores(500);
 
 const adapters: Array<[string, () => Promise<SessionStore>]> = [
   ['memory', async () => new MemorySessionStore()],
   ['redis', () => fixture.open()],
+  ['redis cluster', () => clustered.open()],
 ];
 
 const event = (n: number) => ({ eventId: `e${n}`, streamId: 's', message: `{"n":${n}}` });
@@ -105,5 +107,21 @@ describe('the Redis append and data scripts: expiries in Redis', () => {
     const [record, log] = await pttls(shape.id, prefix);
     expect(record).toBeLessThanOrEqual(3000);
     expect(log).toBeGreaterThan(50_000);
+  });
+
+  it('the data script still runs a previous release\'s argument list (one key, no expiry): sets the field, gives the record its px', async () => {
+    const prefix = `d${randomUUID().slice(0, 8)}:`;
+    const store = await fixture.open({ prefix });
+    const shape = sampleShape();
+    await store.create(shape, 3000);
+    const client = fixture.redis.client();
+    try {
+      // field, value, px, max keys, max bytes, growth floor, deadline.
+      expect(await client.eval(DATA_SET, 1, `${prefix}session:{${shape.id}}`, 'd:"k"', '"v"', 60_000, 64, 16384, -1, Date.now() + 5000)).toEqual([1]);
+    } finally {
+      client.disconnect();
+    }
+    expect(await store.dataGet(shape.id, 'k')).toBe('v');
+    expect((await pttls(shape.id, prefix))[0]).toBeGreaterThan(50_000);
   });
 });
