@@ -16,7 +16,6 @@ local clock = redis.call('TIME')
 if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[#ARGV]) then return {${LATE}} end
 `;
 
-/** ARGV: shape, px, deadline. Creates the session hash at revision 1 unless the key exists. Returns {1} or {0}. */
 /**
  * `slide(at, record, log)`: the sliding expiry riding on a write the session sends anyway. `at` is the Unix ms
  * the session may live until (the idle TTL from now, capped by its absolute ceiling), turned into a PX
@@ -37,6 +36,7 @@ local function slide(at, record, log)
 end
 `;
 
+/** ARGV: shape, px, deadline. Creates the session hash at revision 1 unless the key exists. Returns {1} or {0}. */
 export const CREATE = `${DEADLINE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 redis.call('HSET', KEYS[1], 'rev', '1', 'shape', ARGV[1])
@@ -112,10 +112,10 @@ return 0`;
  * at ('' for none), then (event id, stream id, message, request ids) quadruples. `expire at` (Unix ms) is
  * the session's sliding expiry riding on the append: record and log are extended to it, never shortened
  * (SLIDE); without it the log gets `px`. A previous release's list has no `expire at` (its quadruples
- * start at ARGV[6]); the count of arguments tells the two apart, so either list runs here. Appends to the log only while the session
- * exists (a late flush never resurrects a deleted session's events), then drops the oldest entries until
- * the log is within both bounds, then publishes the announcement (which may name other sessions of the
- * flush, appended before it on the same connection). The log's byte count lives in the session hash
+ * start at ARGV[6]); the count of arguments tells the two apart, so either list runs here. Appends to
+ * the log only while the session exists (a late flush never resurrects a deleted session's events),
+ * then drops the oldest entries until the log is within both bounds, then publishes the announcement
+ * (which may name other sessions of the flush, appended before it on the same connection). The log's byte count lives in the session hash
  * (field `eb`); a log without one is counted once.
  */
 export const APPEND_EVENTS = `${SLIDE}
