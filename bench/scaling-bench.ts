@@ -46,9 +46,11 @@ function calibrate(p: Point, rssPerSession: number, cluster: ClusterConnections)
     dataPerCall: c.topLevel.data / calls,
     appendsPerCall: c.topLevel.eventAppend / calls,
     eventsPerCall,
-    inScriptsPerAppend: c.topLevel.eventAppend ? (['exists', 'hget', 'xadd', 'xlen', 'hset', 'pexpire', 'xrange', 'xdel'] as const).reduce((n, name) => n + (c.inScripts[name] ?? 0), 0) / c.topLevel.eventAppend : 0,
-    announcesPerCall: c.topLevel.announce / calls,
-    flushWindowMs: flushWindow(c.topLevel.eventAppend / p.seconds / p.replicas, c.topLevel.announce / p.seconds / p.replicas),
+    inScriptsPerAppend: c.topLevel.eventAppend ? (['exists', 'hget', 'xadd', 'xlen', 'hset', 'pexpire', 'pttl', 'time', 'publish', 'xrange', 'xdel'] as const).reduce((n, name) => n + (c.inScripts[name] ?? 0), 0) / c.topLevel.eventAppend : 0,
+    // Announcements are PUBLISHed inside the append script: counted where they run.
+    announcesPerCall: c.publishes.events.count / calls,
+    flushWindowMs: flushWindow(c.topLevel.eventAppend / p.seconds / p.replicas, c.publishes.events.count / p.seconds / p.replicas),
+    touchesRide: eventsPerCall > 0,
     idsPerAnnounce: c.publishes.events.count ? c.announcedIds / c.publishes.events.count : 0,
     bytesPerAnnounce: c.publishes.events.count ? c.publishes.events.bytes / c.publishes.events.count : 0,
     streamReadsPerStreamedCall: streamedCalls ? c.topLevel.streamRead / streamedCalls : 0,
@@ -205,7 +207,8 @@ export async function scaling(log: (line: string) => void): Promise<void> {
     const k = calibrate(calibration, rssPerSession, cluster);
     // Restores happen only where there is more than one replica: take their cost from the largest run.
     const widest = own.reduce((a, b) => (b.replicas > a.replicas ? b : a));
-    // A restore reads the record (HMGET) and, as the session's first call on that replica, touches it.
+    // A restore reads the record (HMGET) and, as the session's first call on that replica, touches it (JSON
+    // mode; in SSE mode that touch rides on the call's append).
     if (widest.warmup.restores > 0) Object.assign(k, { commandsPerRestore: (widest.warmup.census.topLevel.load + widest.warmup.census.topLevel.touch) / widest.warmup.restores });
     constants[mode] = k;
     for (const p of own) comparisons.push(compare(p, k));

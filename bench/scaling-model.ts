@@ -49,8 +49,16 @@ export interface Constants {
   readonly eventsPerCall: number;
   /** Commands the append script runs inside Redis per call of it (CPU, not round trips). */
   readonly inScriptsPerAppend?: number;
-  /** `appended` announcements per call at the calibration point (one PUBLISH per flush, shared by the sessions in it). */
+  /**
+   * `appended` announcements per call at the calibration point: one PUBLISH per flush, shared by the
+   * sessions in it, run inside the flush's last append script (no command of its own).
+   */
   readonly announcesPerCall: number;
+  /**
+   * The calls log SSE events (SSE mode), so their TTL extension rides on the append script: no touch of
+   * their own. False (JSON mode): each (session, replica) pair touches once per interval.
+   */
+  readonly touchesRide?: boolean;
   /**
    * How long a flush gathers appends, fitted at the calibration point: a replica with u appends/s
    * announces u / (1 + u·w) times a second (about 1 / FLUSH_MS at most). 0: no merging was seen.
@@ -117,11 +125,12 @@ export function commandsPerSecond(load: Load, k: Constants, t: Timers = DEFAULT_
   return {
     data: k.dataPerCall * C,
     eventAppend: k.appendsPerCall * C,
-    announce: announcesPerSecond(load, k, t),
+    // The announcement is a PUBLISH inside the append script: deliveries, not a command of its own.
+    announce: 0,
     heartbeat: (R * 1000 * (load.cluster ? 2 : 1)) / t.heartbeatMs,
     liveness: Math.min(R, k.openCalls),
-    // A restore's own touch is in its commands: only calls served live touch here.
-    touch: (load.liveHitRatio ?? 1) * touchesPerSecond(load, t),
+    // A restore's own touch is in its commands: only calls served live touch here; none where touches ride.
+    touch: k.touchesRide ? 0 : (load.liveHitRatio ?? 1) * touchesPerSecond(load, t),
     peer: 0,
     limits: k.limitsPerCreation * (load.createsPerSecond ?? 0),
     memory: (R * M * 1000) / t.memoryCheckMs,

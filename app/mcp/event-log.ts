@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { EVENT_LIMITS, formatEventId, parseEventId, STANDALONE_STREAM, trimEvents, type LoggedEvent, type StoredEvent } from '../sessions/events.js';
 import type { SessionStore } from '../sessions/store.js';
 import { LivenessBeacon } from './liveness.js';
+import { takeRide } from './ttl-ride.js';
 
 /** What the log needs of a session. */
 export interface EventSource {
@@ -40,6 +41,10 @@ export function withRequestIds<T>(body: unknown, handle: () => Promise<T>): Prom
 interface Pending {
   readonly events: StoredEvent[];
   ttlMs: number;
+  /** The session's sliding expiry (Unix ms) riding on the append; undefined unless a call's ride was taken. */
+  expiresAt: number | undefined;
+  /** A call's TTL extension rides on this append: what to call if the store has no record any more. */
+  gone: (() => void) | undefined;
   /** Only priming events of request streams so far: they wait for their answers until then (ms epoch). */
   heldUntil: number | undefined;
 }
@@ -96,13 +101,17 @@ export class EventLog {
     let pending = this.#pending.get(source.id);
     const hold = priming && streamId !== STANDALONE_STREAM && (!pending || pending.heldUntil !== undefined);
     if (!pending) {
-      pending = { events: [], ttlMs: 0, heldUntil: undefined };
+      pending = { events: [], ttlMs: 0, expiresAt: undefined, gone: undefined, heldUntil: undefined };
       this.#pending.set(source.id, pending);
     }
     pending.events.push({ eventId, streamId, message: text, ...(requests ? { requests } : {}) });
     // Never more than the store keeps anyway, even while it is away.
     trimEvents(pending.events);
     pending.ttlMs = source.ttlMs();
+    // A call due a TTL extension rides on this append (to min(now + idle TTL, ceiling)): it needs no touch.
+    const ride = takeRide(source);
+    if (ride) pending.gone = ride;
+    if (ride || pending.expiresAt !== undefined) pending.expiresAt = Date.now() + pending.ttlMs;
     // Anything but a priming event (an answer, progress, a notification) goes out at once, with what is held.
     pending.heldUntil = hold ? (pending.heldUntil ?? Date.now() + PRIMING_HOLD_MS) : undefined;
     this.#schedule(hold ? PRIMING_HOLD_MS : FLUSH_MS);
@@ -138,19 +147,23 @@ export class EventLog {
     const now = Date.now();
     const due = [...this.#pending].filter(([, p]) => all || p.heldUntil === undefined || p.heldUntil <= now);
     if (due.length === 0) return this.#scheduleHeld();
-    const batches = due.map(([id, p]) => ({ id, events: p.events, ttlMs: p.ttlMs }));
+    const batches = due.map(([id, p]) => ({ id, events: p.events, ttlMs: p.ttlMs, expiresAt: p.expiresAt }));
+    const rides = new Map(due.map(([id, p]) => [id, p.gone]));
     for (const [id] of due) this.#pending.delete(id);
     this.#flushing = this.store.appendEvents(batches).then(
-      () => {
+      (missing) => {
         if (this.#failing) this.logger.info('SSE events are written to the store again');
         this.#failing = false;
+        // A ride found no record: the session is gone from the store (what the touch would have said).
+        for (const id of missing) rides.get(id)?.();
       },
       (error: unknown) => {
         // Put them back in front of anything newer and try again shortly.
         for (const batch of batches) {
           const newer = this.#pending.get(batch.id);
           const events = trimEvents([...batch.events, ...(newer?.events ?? [])]);
-          this.#pending.set(batch.id, { events, ttlMs: newer?.ttlMs ?? batch.ttlMs, heldUntil: undefined });
+          const expiresAt = Math.max(newer?.expiresAt ?? 0, batch.expiresAt ?? 0) || undefined;
+          this.#pending.set(batch.id, { events, ttlMs: newer?.ttlMs ?? batch.ttlMs, expiresAt, gone: newer?.gone ?? rides.get(batch.id), heldUntil: undefined });
         }
         if (!this.#failing) this.logger.warn({ detail: (error as Error).message }, 'SSE events not written to the store yet; retrying (streams are not resumable on other replicas meanwhile)');
         this.#failing = true;

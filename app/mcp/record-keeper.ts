@@ -1,10 +1,12 @@
 // Keeps sessions' records in the store: the first write (single-flight, also for sessions created while
-// the store was away), and the sliding TTL, extended off the request path at most once per interval.
+// the store was away), and the sliding TTL, extended off the request path at most once per interval:
+// riding on the call's own event append in SSE mode, a touch of its own otherwise.
 import type { Logger } from 'pino';
 import { dataErrors } from '../sessions/data.js';
 import { recordTtlMs } from '../sessions/shape.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { LiveSession } from './live-session.js';
+import { awaitRide } from './ttl-ride.js';
 
 export interface RecordKeeperOptions {
   readonly store: SessionStore;
@@ -61,7 +63,11 @@ export class RecordKeeper {
     if (unsaved.length > 0) this.o.logger.info({ sessions: unsaved.length }, 'session store back; sessions created meanwhile saved');
   }
 
-  /** Extends the record's TTL at most once per touch interval, off the request path. */
+  /**
+   * Extends the record's TTL at most once per touch interval, off the request path. A call answered on an
+   * SSE stream logs events anyway, and their append script slides the record: no touch of its own goes out
+   * unless no event of the session is logged within the touch interval (one too large to keep, say).
+   */
   keepAlive(session: LiveSession, body: unknown): void {
     if (session.awaitingFirstCall && isCall(body)) {
       // The first real call: from now on the session gets the full idle lifetime.
@@ -71,6 +77,17 @@ export class RecordKeeper {
     const now = this.o.now();
     if (session.rev === 0 || now - session.lastTouched < this.o.touchIntervalMs) return;
     session.lastTouched = now;
+    if (isCall(body) && !session.answersInJson && session.recordsEvents) {
+      awaitRide(session, this.o.touchIntervalMs, () => this.#touch(session), () => this.o.onGone(session));
+      this.o.onTouched?.(session, now + recordTtlMs(session.maxExpiresAt, this.o.idleTtlMs, now));
+      return;
+    }
+    this.#touch(session);
+  }
+
+  /** One PEXPIRE of its own. */
+  #touch(session: LiveSession): void {
+    const now = this.o.now();
     const ttl = recordTtlMs(session.maxExpiresAt, this.o.idleTtlMs, now);
     this.o.store.touch(session.id, ttl).then(
       (exists) => {

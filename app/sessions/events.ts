@@ -45,6 +45,12 @@ export interface EventBatch {
   readonly id: string;
   readonly events: readonly StoredEvent[];
   readonly ttlMs: number;
+  /**
+   * The session's sliding expiry (Unix ms: idle TTL from the call, capped by the absolute ceiling), riding on
+   * the append: the record and its log are extended to it, never shortened. Absent: the record is left as it
+   * is (no call was due a TTL extension) and the log lives `ttlMs`.
+   */
+  readonly expiresAt?: number | undefined;
 }
 
 /**

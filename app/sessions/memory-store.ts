@@ -83,12 +83,12 @@ export class MemorySessionStore implements SessionStore {
     for (const [k, v] of entry.data) if (k !== key) total += entryBytes(k, v);
     if (total > DATA_LIMITS.totalBytes) throw dataErrors.tooLarge(total);
     entry.data.set(key, value);
-    entry.expiresAt = this.#now() + ttlMs;
+    this.#slide(entry, this.#now() + ttlMs);
   }
 
   async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
     const entry = this.#entryOrGone(id);
-    entry.expiresAt = this.#now() + ttlMs;
+    this.#slide(entry, this.#now() + ttlMs);
     return entry.data.delete(key);
   }
 
@@ -99,17 +99,28 @@ export class MemorySessionStore implements SessionStore {
     return out;
   }
 
-  async appendEvents(batches: readonly EventBatch[]): Promise<void> {
+  async appendEvents(batches: readonly EventBatch[]): Promise<string[]> {
     const kept: EventBatch[] = [];
+    const missing: string[] = [];
     for (const batch of batches) {
       const entry = this.#entry(batch.id);
-      if (!entry) continue;
+      if (!entry) {
+        missing.push(batch.id);
+        continue;
+      }
+      if (batch.expiresAt !== undefined) this.#slide(entry, batch.expiresAt);
       for (const event of batch.events) entry.events.push({ ...event, cursor: String(++this.#eventCursor) });
       trimEvents(entry.events);
       kept.push(batch);
     }
     const appended = appendedBy(kept);
     if (appended.size > 0) for (const listener of this.#appendedListeners) listener(appended);
+    return missing;
+  }
+
+  /** As the Redis scripts do: the expiry only ever moves later. */
+  #slide(entry: Entry, expiresAt: number): void {
+    if (expiresAt > entry.expiresAt) entry.expiresAt = expiresAt;
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {

@@ -8,8 +8,8 @@ export function eventsKey(prefix: string, id: string): string {
   return `${prefix}session:{${id}}:events`;
 }
 
-/** `maxBytes`: the log's byte bound (smaller while Redis is nearly full). */
-export async function appendEvents(client: RedisClient, where: { prefix: string; channel: string; origin: string; maxBytes: number }, batches: readonly EventBatch[]): Promise<void> {
+/** `maxBytes`: the log's byte bound (smaller while Redis is nearly full). Resolves the ids of sessions that had no record (nothing appended). */
+export async function appendEvents(client: RedisClient, where: { prefix: string; channel: string; origin: string; maxBytes: number }, batches: readonly EventBatch[]): Promise<string[]> {
   // The announcement rides in a script: no command of its own. On one node, one announcement per flush in
   // the last script of the pipeline, which runs after the others; on a cluster, where each slot's
   // pipeline goes to its own node at once, each session's in its own script, after its own append.
@@ -17,12 +17,13 @@ export async function appendEvents(client: RedisClient, where: { prefix: string;
   const flush = cluster ? '' : encodeAppended(where.origin, batches);
   // One group per session (its slot); on a single node they all share one pipeline.
   const groups = batches.map((batch, n): SlotCommands => (pipeline) => {
-    const { id, events, ttlMs } = batch;
+    const { id, events, ttlMs, expiresAt } = batch;
     const announcement = cluster ? encodeAppended(where.origin, [batch]) : n === batches.length - 1 ? flush : '';
     const quadruples = events.flatMap((e) => [e.eventId, e.streamId, e.message, e.requests ?? '']);
-    queueScript(pipeline, 'mcpAppendEvents', `${where.prefix}session:{${id}}`, eventsKey(where.prefix, id), EVENT_LIMITS.count, where.maxBytes, Math.ceil(Math.max(ttlMs, 1)), where.channel, announcement, ...quadruples);
+    queueScript(pipeline, 'mcpAppendEvents', `${where.prefix}session:{${id}}`, eventsKey(where.prefix, id), EVENT_LIMITS.count, where.maxBytes, Math.ceil(Math.max(ttlMs, 1)), where.channel, announcement, expiresAt === undefined ? '' : Math.floor(expiresAt), ...quadruples);
   });
-  await runGroups(client, groups);
+  const replies = await runGroups(client, groups);
+  return batches.filter((_, n) => replies[n] === 0).map((b) => b.id);
 }
 
 /**

@@ -16,6 +16,26 @@ local clock = redis.call('TIME')
 if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[#ARGV]) then return {${LATE}} end
 `;
 
+/**
+ * `slide(at, record, log)`: the sliding expiry riding on a write the session sends anyway. `at` is the Unix ms
+ * the session may live until (the idle TTL from now, capped by its absolute ceiling), turned into a PX
+ * with Redis's own clock. A key's TTL is only ever extended, never shortened (a late flush carries an
+ * older `at`); a missing key stays missing (PEXPIRE on no key is a no-op; callers check the record first).
+ * The record is never given an expiry it did not have; a log that XADD just created is.
+ */
+const SLIDE = `
+local function slide(at, record, log)
+  local t = redis.call('TIME')
+  local px = tonumber(at) - (tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local left = redis.call('PTTL', record)
+  if px > 0 and left >= 0 and left < px then redis.call('PEXPIRE', record, px) end
+  if log then
+    left = redis.call('PTTL', log)
+    if left == -1 or (left >= 0 and left < px) then redis.call('PEXPIRE', log, math.max(px, 1)) end
+  end
+end
+`;
+
 /** ARGV: shape, px, deadline. Creates the session hash at revision 1 unless the key exists. Returns {1} or {0}. */
 export const CREATE = `${DEADLINE}
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
@@ -38,12 +58,14 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. nextRev)
 return {1, nextRev}`;
 
 /**
- * ARGV: field, value, px, max keys, max total bytes, growth floor, deadline. Sets one data field within
- * the session's limits. A growth floor >= 0 (the store is nearly full) refuses a write that grows the
- * data past that floor. Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too large (total),
- * {4} refused growth.
+ * KEYS: session, its events (optional). ARGV: field, value, px, max keys, max total bytes, growth floor,
+ * [expire at], deadline. Sets one data field within the session's limits. A growth floor >= 0 (the store
+ * is nearly full) refuses a write that grows the data past that floor. With `expire at` (Unix ms) the
+ * session's keys slide to it (only ever extended, see SLIDE); without it (a previous release's argument
+ * list) the record gets `px` as before. Returns {1} set, {0} gone, {2} full (key count), {3, bytes} too
+ * large (total), {4} refused growth.
  */
-export const DATA_SET = `${DEADLINE}
+export const DATA_SET = `${DEADLINE}${SLIDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local fields = redis.call('HGETALL', KEYS[1])
 local count, total, before, exists = 0, #ARGV[1] + #ARGV[2], 0, false
@@ -62,14 +84,17 @@ if total > tonumber(ARGV[5]) then return {3, total} end
 local floor = tonumber(ARGV[6])
 if floor >= 0 and total > before and total > floor then return {4} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if #ARGV >= 8 then slide(ARGV[7], KEYS[1], KEYS[2]) else redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return {1}`;
 
-/** ARGV: field, px, deadline. Deletes one data field. Returns {-1} gone, else {fields removed}. */
-export const DATA_DELETE = `${DEADLINE}
+/**
+ * KEYS: session, its events (optional). ARGV: field, px, [expire at], deadline. Deletes one data field and
+ * slides the session's keys as DATA_SET does. Returns {-1} gone, else {fields removed}.
+ */
+export const DATA_DELETE = `${DEADLINE}${SLIDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
 local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if #ARGV >= 4 then slide(ARGV[3], KEYS[1], KEYS[2]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return {removed}`;
 
 /** KEYS: session, its events. ARGV: channel, message. DEL both, then PUBLISH only when the session existed. */
@@ -83,14 +108,19 @@ end
 return 0`;
 
 /**
- * KEYS: session, its events. ARGV: max count, max bytes, px, channel, announcement ('' for none), then
- * (event id, stream id, message, request ids) quadruples. Appends to the log only while the session
- * exists (a late flush never resurrects a deleted session's events), then drops the oldest entries until
- * the log is within both bounds, then publishes the announcement (which may name other sessions of the
- * flush, appended before it on the same connection). The log's byte count lives in the session hash
+ * KEYS: session, its events. ARGV: max count, max bytes, px, channel, announcement ('' for none), expire
+ * at ('' for none), then (event id, stream id, message, request ids) quadruples. `expire at` (Unix ms) is
+ * the session's sliding expiry riding on the append: record and log are extended to it, never shortened
+ * (SLIDE); without it the log gets `px`. A previous release's list has no `expire at` (its quadruples
+ * start at ARGV[6]); the count of arguments tells the two apart, so either list runs here. Appends to
+ * the log only while the session exists (a late flush never resurrects a deleted session's events),
+ * then drops the oldest entries until the log is within both bounds, then publishes the announcement
+ * (which may name other sessions of the flush, appended before it on the same connection). The log's byte count lives in the session hash
  * (field `eb`); a log without one is counted once.
  */
-export const APPEND_EVENTS = `
+export const APPEND_EVENTS = `${SLIDE}
+local first, at = 6, ''
+if (#ARGV - 5) % 4 ~= 0 then first, at = 7, ARGV[6] end
 local function announce() if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end end
 if redis.call('EXISTS', KEYS[1]) == 0 then announce() return 0 end
 local function size(fields)
@@ -105,7 +135,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+')) do bytes = bytes + size(entry[2]) end
   end
 end
-for i = 6, #ARGV, 4 do
+for i = first, #ARGV, 4 do
   if ARGV[i + 3] == '' then
     redis.call('XADD', KEYS[2], '*', 'i', ARGV[i], 's', ARGV[i + 1], 'm', ARGV[i + 2])
   else
@@ -125,7 +155,7 @@ while count > maxCount or bytes > maxBytes do
   end
 end
 redis.call('HSET', KEYS[1], 'eb', bytes)
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if at == '' then redis.call('PEXPIRE', KEYS[2], ARGV[3]) else slide(at, KEYS[1], KEYS[2]) end
 announce()
 return 1`;
 
@@ -133,8 +163,8 @@ return 1`;
 const SCRIPTS = {
   mcpCreate: [1, CREATE],
   mcpUpdateShape: [1, UPDATE_SHAPE],
-  mcpDataSet: [1, DATA_SET],
-  mcpDataDelete: [1, DATA_DELETE],
+  mcpDataSet: [2, DATA_SET],
+  mcpDataDelete: [2, DATA_DELETE],
   mcpDelete: [2, DELETE_AND_ANNOUNCE],
   mcpAppendEvents: [2, APPEND_EVENTS],
   ...padScripts(DEADLINE),

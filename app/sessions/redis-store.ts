@@ -50,6 +50,9 @@ function isPermanentReply(error: unknown): boolean {
 /** While Redis is nearly full, a session's data may still grow up to this (a first few small keys). */
 const NEARLY_FULL_DATA_BYTES = 1024;
 
+/** Where a write's sliding expiry takes the session (Unix ms): its TTL from now, already capped by the ceiling. */
+const slideTo = (ttlMs: number) => Date.now() + Math.floor(ttlMs);
+
 const sameTarget = (a: RedisTarget, b: RedisTarget) => JSON.stringify(a) === JSON.stringify(b);
 
 export class RedisSessionStore implements SessionStore {
@@ -178,10 +181,10 @@ export class RedisSessionStore implements SessionStore {
     return eventsKey(this.#prefix, id);
   }
 
-  async appendEvents(batches: readonly EventBatch[]): Promise<void> {
+  async appendEvents(batches: readonly EventBatch[]): Promise<string[]> {
     // Nearly full: a log that grows is cut to a few KB, so no session's log grows Redis toward eviction.
     const maxBytes = this.#conn?.nearlyFull ? EVENT_LIMITS.nearlyFullBytes : EVENT_LIMITS.logBytes;
-    await appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin, maxBytes }, batches);
+    return appendEvents(this.#client, { prefix: this.#prefix, channel: this.#events, origin: this.#origin, maxBytes }, batches);
   }
 
   async readEvents(id: string, after?: string): Promise<LoggedEvent[]> {
@@ -262,7 +265,7 @@ export class RedisSessionStore implements SessionStore {
     const encoded = encodeDataValue(value);
     // Nearly full: no session's data grows past a small floor, so growth cannot push others out (allkeys-lru).
     const floor = this.#conn?.nearlyFull ? NEARLY_FULL_DATA_BYTES : -1;
-    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes, floor], 'saved')) as [number, number?];
+    const reply = (await this.#write('mcpDataSet', id, [field, encoded, Math.ceil(Math.max(ttlMs, 1)), DATA_LIMITS.keys, DATA_LIMITS.totalBytes, floor, slideTo(ttlMs)], 'saved', true)) as [number, number?];
     if (reply[0] === 1) return;
     if (reply[0] === 4) throw dataErrors.nearlyFull();
     if (reply[0] === 2) throw dataErrors.full();
@@ -271,7 +274,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
-    const [removed] = await this.#write('mcpDataDelete', id, [encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1))], 'deleted');
+    const [removed] = await this.#write('mcpDataDelete', id, [encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1)), slideTo(ttlMs)], 'deleted', true);
     if (removed === -1) throw dataErrors.gone();
     return removed === 1;
   }
@@ -393,9 +396,10 @@ export class RedisSessionStore implements SessionStore {
    * caller gave up on (and reported as not saved) can never land later. The deadline sits a little
    * before the command timeout to absorb clock skew between this replica and Redis.
    */
-  async #write(script: ScriptName, id: string, args: ReadonlyArray<string | number>, verb: 'saved' | 'deleted'): Promise<Array<number | string>> {
+  async #write(script: ScriptName, id: string, args: ReadonlyArray<string | number>, verb: 'saved' | 'deleted', withLog = false): Promise<Array<number | string>> {
     const deadline = Date.now() + this.#commandTimeoutMs - Math.min(250, this.#commandTimeoutMs / 4);
-    const reply = (await this.#run(() => runScript(this.#client, script, this.key(id), ...args, deadline), verb)) as Array<number | string>;
+    const keys = withLog ? [this.key(id), this.eventsKey(id)] : [this.key(id)];
+    const reply = (await this.#run(() => runScript(this.#client, script, ...keys, ...args, deadline), verb)) as Array<number | string>;
     if (reply[0] === LATE) throw dataErrors.unavailable(verb);
     return reply;
   }

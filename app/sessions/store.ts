@@ -63,16 +63,18 @@ export interface SessionStore {
   delete(id: string): Promise<boolean>;
 
   dataGet(id: string, key: string): Promise<DataValue | undefined>;
-  /** Sets one key atomically, within `DATA_LIMITS`, and slides the session's expiry. */
+  /** Sets one key atomically, within `DATA_LIMITS`, and slides the session's expiry (record and log, only ever extended). */
   dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void>;
   dataDelete(id: string, key: string, ttlMs: number): Promise<boolean>;
   dataList(id: string): Promise<Record<string, DataValue>>;
 
   /**
    * Appends SSE events to each session's log (trimmed to `EVENT_LIMITS`, expiring with the batch's `ttlMs`) and tells
-   * every replica, this one included, which streams of the session have new events. Throws when the store is down.
+   * every replica, this one included, which streams of the session have new events. A batch's `expiresAt` slides the
+   * session's record and log to it (only ever extended, never resurrecting a missing record). Resolves the ids of
+   * sessions that have no record (nothing was appended for them). Throws when the store is down.
    */
-  appendEvents(batches: readonly EventBatch[]): Promise<void>;
+  appendEvents(batches: readonly EventBatch[]): Promise<string[]>;
   /** The session's retained events after `cursor` (all of them without one), oldest first. */
   readEvents(id: string, after?: string): Promise<LoggedEvent[]>;
   /** Registers a listener for sessions that have new events (appended on any replica), with the streams they are for. */

@@ -76,3 +76,15 @@ describe('scaling model', () => {
     expect(connectionsPerReplica({ ...load, cluster: true, masters: 6 }, k)).toBe(9);
   });
 });
+
+describe('scaling model after the announcement and the touches rode into the append script', () => {
+  it('scaling:riding — no announce PUBLISH of its own, and no touch where calls log events; JSON mode still touches', () => {
+    const load = { replicas: 3, sessions: 48, callsPerSecond: 30, streamShare: 0 };
+    const timers = { ...DEFAULT_TIMERS, touchIntervalMs: 2000 };
+    const sse = commandsPerSecond(load, { ...k, touchesRide: true }, timers);
+    expect(sse.announce).toBe(0);
+    expect(sse.touch).toBe(0);
+    expect(deliveries(load, { ...k, touchesRide: true }, timers).perReplica).toBeGreaterThan(30); // still heard by every replica
+    expect(commandsPerSecond(load, { ...k, appendsPerCall: 0, touchesRide: false }, timers).touch).toBeCloseTo(30);
+  });
+});
