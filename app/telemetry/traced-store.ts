@@ -116,7 +116,7 @@ class TracedStore implements SessionStore {
   }
   async appendEvents(batches: readonly EventBatch[]) {
     // One write for several sessions: a child of the first one's open span, if any.
-    await this.#run('appendEvents', batches[0]?.id, () => this.inner.appendEvents(batches));
+    const gone = await this.#run('appendEvents', batches[0]?.id, () => this.inner.appendEvents(batches));
     let events = 0;
     let bytes = 0;
     for (const batch of batches) {
@@ -126,6 +126,7 @@ class TracedStore implements SessionStore {
     const m = instruments();
     m.eventAppends.add(events);
     m.eventBytes.add(bytes);
+    return gone;
   }
   readEvents(id: string, after?: string) {
     return this.#run('readEvents', id, () => this.inner.readEvents(id, after));
