@@ -83,7 +83,8 @@ export class Classifier {
       const message = args[2] ?? '';
       c.publishes[role].count++;
       c.publishes[role].bytes += Buffer.byteLength(message);
-      if (role === 'events' && message.startsWith('appended ')) c.announcedIds += message.split(' ').length - 2;
+      // Session ids only: the `~<stream>` tokens after each name the streams its events are for.
+      if (role === 'events' && message.startsWith('appended ')) c.announcedIds += message.split(' ').slice(2).filter((t) => t && !t.startsWith('~')).length;
     }
     if (fromScript) {
       c.inScripts[name] = (c.inScripts[name] ?? 0) + 1;

@@ -42,7 +42,9 @@ describe('scaling census', () => {
     expect(c.topLevel.shape).toBe(1);
     expect(c.topLevel.data).toBe(2);
     expect(c.topLevel.eventAppend).toBe(1);
-    expect(c.topLevel.announce).toBe(1);
+    // The announcement rides in the append script: no PUBLISH of its own.
+    expect(c.topLevel.announce).toBe(0);
+    expect(c.inScripts.publish).toBe(1);
     expect(c.topLevel.streamRead).toBe(1);
     expect(c.topLevel.touch).toBe(1);
     expect(c.topLevel.liveness).toBe(2);
@@ -51,7 +53,7 @@ describe('scaling census', () => {
     expect(c.topLevel.other).toBe(0);
     // Two events in one append script: two XADDs inside it, none at the top level.
     expect(c.inScripts.xadd).toBe(2);
-    expect(c.publishes.events).toEqual({ count: 1, bytes: Buffer.byteLength(`appended ${store.replicaId} ${id}`) });
+    expect(c.publishes.events).toEqual({ count: 1, bytes: Buffer.byteLength(`appended ${store.replicaId} ${id} ~_GET_stream`) });
     expect(c.announcedIds).toBe(1);
   });
 });
