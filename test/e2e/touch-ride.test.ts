@@ -100,7 +100,10 @@ describe('touches ride on the call\'s own command', () => {
       await sleep(IDLE_MS / 4);
     }
     expect(ended).toBe(true);
-    for (const at of late.filter((t) => t > 0)) expect(at).toBeLessThanOrEqual(shape.maxExpiresAt);
+    // A touch of its own (the first call after initialize, say) is a PX computed on the replica's clock that
+    // Redis adds on arrival: it may pass the ceiling by the command's transit, a few ms, never by a slide.
+    const TRANSIT_MS = 25;
+    for (const at of late.filter((t) => t > 0)) expect(at).toBeLessThanOrEqual(shape.maxExpiresAt + TRANSIT_MS);
     expect(await probe.exists(recordKey(id))).toBe(0);
     await client.close();
   }, 60_000);
