@@ -9,6 +9,10 @@ export interface CallRecord {
   /** performance.now() when the call was made, and the drill's phase then. */
   readonly started: number;
   readonly startPhase: string;
+  /** remember / recall: the key, the value written, and (recall) the value read back. */
+  readonly key?: string;
+  readonly value?: string;
+  answer?: string;
   /** Proxy upstream port that received the call's POST (the replica that ran it); undefined if the proxy had none. */
   port?: number;
   ended?: number;
@@ -101,16 +105,30 @@ export function asker(questionId: string): string {
   return (questionId.split('.')[1] ?? '?').slice(0, 8);
 }
 
+/**
+ * A lost write explained: every write of the key sent from the one whose value the read showed (the
+ * older value) onwards, and the read itself, one line each (replica, sent and answered times, outcome).
+ */
+export function keyHistory(calls: readonly CallRecord[], read: CallRecord, t0: number): string[] {
+  const ofKey = calls.filter((c) => c.key === read.key && c.started <= read.started && (c.tool === 'remember' || c === read));
+  const writes = ofKey.filter((c) => c.tool === 'remember');
+  const from = writes.findLastIndex((c) => c.value === read.answer);
+  const shown = from >= 0 ? ofKey.slice(ofKey.indexOf(writes[from] as CallRecord)) : ofKey.slice(-12);
+  return shown
+    .filter((c) => c.tool === 'remember' || c === read)
+    .map((c) => `${c.tool === 'remember' ? `write ${c.value}` : `read answered ${JSON.stringify(c.answer)}`}: ${describeCall(c, t0)}`);
+}
+
 /** One line per call for a report: phases, replica, outcome, and the questions' round trips. */
 export function describeCall(c: CallRecord, t0: number, resumes: readonly ResumeRecord[] = []): string {
   const at = (t: number) => `+${((t - t0) / 1000).toFixed(2)}s`;
-  const took = c.ended === undefined ? 'unfinished' : `${Math.round(c.ended - c.started)} ms`;
+  const took = c.ended === undefined ? 'unfinished' : `answered at ${at(c.ended)} (${Math.round(c.ended - c.started)} ms)`;
   const questions = (c.questions ?? []).map(
     (q) => `asked by ${asker(q.id)} at ${at(q.asked)}, answer to :${q.answerPort ?? '?'} (${q.answerStatus ?? q.answerError ?? 'not sent'})`,
   );
   const during = resumes.filter((r) => r.at >= c.started && (c.ended === undefined || r.at <= c.ended)).map((r) => `resumed on :${r.port ?? '?'} (${r.status ?? 'failed'}${r.refusal ? ` ${r.refusal}` : ''}) at ${at(r.at)}`);
   return [
-    `client ${c.client} ${c.tool} on :${c.port ?? '?'} [${c.startPhase} → ${c.endPhase ?? '?'}] at ${at(c.started)}, ${took}: ${c.outcome ?? '?'}${c.detail ? ` (${c.detail})` : ''}`,
+    `client ${c.client} ${c.tool}${c.key === undefined ? '' : `(${c.key}${c.value === undefined ? '' : `=${c.value}`})`} on :${c.port ?? '?'} [${c.startPhase} → ${c.endPhase ?? '?'}] at ${at(c.started)}, ${took}: ${c.outcome ?? '?'}${c.detail ? ` (${c.detail})` : ''}`,
     ...(c.questions && !questions.length ? ['no question reached the client'] : questions),
     ...during,
   ].join('; ');

@@ -19,6 +19,8 @@ export interface ClientTally {
   confirmedWritesLost: number;
   lost: LossReason | undefined;
   lostDetail: string | undefined;
+  /** Each read that showed an older value than confirmed: the read's call record (its key's history is in `calls`). */
+  lossReads: CallRecord[];
   /** Eliciting clients: forget_all calls, those whose question the client answered, and calls that did not end with that answer, by phase. */
   elicitations: { calls: number; answered: number; lostByPhase: Record<string, number> };
 }
@@ -65,7 +67,7 @@ class Lost extends Error {
 }
 
 export class ChaosClient {
-  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined, elicitations: { calls: 0, answered: 0, lostByPhase: {} } };
+  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined, lossReads: [], elicitations: { calls: 0, answered: 0, lostByPhase: {} } };
   sessionId: string | undefined;
   #client: LegacyClient | undefined;
   #counter = 0;
@@ -146,10 +148,19 @@ export class ChaosClient {
     }
   }
 
-  async #call(name: string, args: Record<string, unknown>): Promise<{ ok: true; text: string; isError: boolean } | { ok: false }> {
+  async #call(name: string, args: Record<string, unknown>): Promise<{ ok: true; text: string; isError: boolean; record: CallRecord } | { ok: false }> {
     const client = this.#client as LegacyClient;
     this.tally.calls++;
-    const record: CallRecord = { client: this.index, tool: name, started: performance.now(), startPhase: this.options.phase(), ...(name === 'forget_all' ? { questions: [] } : {}) };
+    const keyed = name === 'remember' || name === 'recall';
+    const record: CallRecord = {
+      client: this.index,
+      tool: name,
+      started: performance.now(),
+      startPhase: this.options.phase(),
+      ...(keyed ? { key: String(args.key) } : {}),
+      ...(name === 'remember' ? { value: String(args.value) } : {}),
+      ...(name === 'forget_all' ? { questions: [] } : {}),
+    };
     this.calls.push(record);
     if (record.questions) this.#asking = record;
     const key = callKey(name, args);
@@ -163,6 +174,7 @@ export class ChaosClient {
       const first = (result.content as Array<{ text?: string }>)[0];
       const text = first?.text ?? '';
       this.#note(`${name}(${String(args.value ?? '')}) ${text.slice(0, 30)}`);
+      if (name === 'recall') record.answer = result.isError ? undefined : text;
       if (result.isError && STORE_DOWN.test(text)) {
         end('refused', text.slice(0, 60));
         this.tally.refused++;
@@ -170,7 +182,7 @@ export class ChaosClient {
         return { ok: false };
       }
       end(result.isError ? 'tool error' : 'ok', result.isError || name === 'forget_all' ? text.slice(0, 60) : undefined);
-      return { ok: true, text, isError: result.isError === true };
+      return { ok: true, text, isError: result.isError === true, record };
     } catch (error) {
       const why = cause(error);
       const code = (error as { code?: unknown }).code;
@@ -262,6 +274,7 @@ export class ChaosClient {
       if (got === confirmed) return got;
       if (got !== undefined && this.#unconfirmed.get(key)?.has(got)) return got;
       this.tally.confirmedWritesLost++;
+      this.tally.lossReads.push(read.record);
       throw new Lost('wrong state', `recall "${key}" answered ${JSON.stringify(got?.slice(0, 40))}, expected ${JSON.stringify(confirmed)}`);
     }
     return NO_ANSWER;

@@ -1,7 +1,7 @@
 // The chaos drill: replicas behind a readiness-aware proxy, looping clients, drained restarts, kills and a Redis outage.
 import { freePort } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
-import { describeCall, type CallRecord, type ResumeRecord } from './chaos-calls.js';
+import { describeCall, keyHistory, type CallRecord, type ResumeRecord } from './chaos-calls.js';
 import { ChaosClient, type LossReason } from './chaos-client.js';
 import { DrillRedis, type DrillTopology } from './chaos-store.js';
 import { RoundRobinProxy } from './proxy.js';
@@ -50,6 +50,8 @@ export interface DrillResult {
   readonly refused: number;
   /** Reads that showed a key older than a write the server had confirmed (target 0). */
   readonly confirmedWritesLost: number;
+  /** Each confirmed write lost, explained: the read, then its key's writes from the one whose value it showed (`keyHistory`). */
+  readonly lossHistories: string[][];
   /** Eliciting clients' forget_all calls, answers given, and calls that did not end with the answer, by phase (target 0 outside SIGKILL and the Redis outage). */
   readonly elicitations: {
     clients: number;
@@ -285,6 +287,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     failuresByPhase,
     refused: tallies.reduce((n, t) => n + t.refused, 0),
     confirmedWritesLost: tallies.reduce((n, t) => n + t.confirmedWritesLost, 0),
+    lossHistories: clients.flatMap((c) => c.tally.lossReads.map((read) => keyHistory(c.calls, read, started))),
     elicitations,
     orphans: orphanReport(clients, killed, started),
     proxy502: proxy.stats.badGateway,

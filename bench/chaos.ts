@@ -143,6 +143,7 @@ async function main(): Promise<void> {
   console.log(`\n${summaryTable(results)}\n`);
   for (const r of results.filter((x) => x.mode === 'redis')) {
     for (const detail of r.lostDetails) console.log(`  lost: ${detail}`);
+    for (const history of r.lossHistories) console.log(`  confirmed write lost, the key's history:\n${history.map((line) => `    ${line}`).join('\n')}`);
     for (const detail of r.elicitations.lost) console.log(`  elicitation lost: ${detail}`);
     for (const detail of r.orphans.details) console.log(`  orphan not failed fast: ${detail}`);
   }
