@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { underRequest } from '../sessions/write-fence.js';
 import type { App } from './app.js';
 
 export interface NodeServerOptions {
@@ -81,7 +82,8 @@ async function serve(app: App, req: IncomingMessage, res: ServerResponse, option
       signal: abort.signal,
       ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
     } as RequestInit);
-    response = await app.fetch(request, { clientAddress: clientAddress(req, options.trustProxy) });
+    // Data writes check the signal before they leave (app/sessions/write-fence.ts).
+    response = await underRequest({ signal: abort.signal, arrivedAt: Date.now() }, () => app.fetch(request, { clientAddress: clientAddress(req, options.trustProxy) }));
   } catch (error) {
     if (abort.signal.aborted) return;
     options.logger.error({ err: error }, 'request failed before reaching the app');
