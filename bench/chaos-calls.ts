@@ -4,6 +4,8 @@
 export type CallOutcome = 'ok' | 'tool error' | 'refused' | 'orphaned' | 'timeout' | 'reset' | 'http' | 'other';
 
 export interface CallRecord {
+  /** Unique in a drill (`<client>.<n>`), sent to the proxy in `CALL_HEADER` so it can say where it routed the call. */
+  readonly id: string;
   readonly client: number;
   readonly tool: string;
   /** performance.now() when the call was made, and the drill's phase then. */
@@ -15,6 +17,8 @@ export interface CallRecord {
   answer?: string;
   /** Proxy upstream port that received the call's POST (the replica that ran it); undefined if the proxy had none. */
   port?: number;
+  /** The replica the proxy sent the POST to, from its routing record (known even when no answer came back). */
+  routedTo?: number;
   ended?: number;
   endPhase?: string;
   outcome?: CallOutcome;
@@ -45,6 +49,8 @@ export interface ResumeRecord {
 
 /** The header the drill's proxy adds to each answer, naming the upstream port. */
 export const UPSTREAM_HEADER = 'x-upstream-port';
+/** The header naming a call (`CallRecord.id`) on its POST, for the proxy's routing record. */
+export const CALL_HEADER = 'x-chaos-call';
 
 type Message = { id?: unknown; method?: unknown; params?: { name?: unknown; arguments?: unknown } };
 
@@ -69,6 +75,11 @@ export function observingFetch(calls: Map<string, CallRecord>, questions: Map<st
   return async (input, init) => {
     const sent = messages(init?.body);
     const headers = new Headers(init?.headers);
+    const named = sent.flatMap((m) => (m.method === 'tools/call' && typeof m.params?.name === 'string' ? [calls.get(callKey(m.params.name, m.params.arguments))?.id] : []))[0];
+    if (named) {
+      headers.set(CALL_HEADER, named);
+      init = { ...init, headers };
+    }
     const resume = (init?.method ?? 'GET') === 'GET' && headers.has('last-event-id');
     let response: Response;
     try {
@@ -128,7 +139,7 @@ export function describeCall(c: CallRecord, t0: number, resumes: readonly Resume
   );
   const during = resumes.filter((r) => r.at >= c.started && (c.ended === undefined || r.at <= c.ended)).map((r) => `resumed on :${r.port ?? '?'} (${r.status ?? 'failed'}${r.refusal ? ` ${r.refusal}` : ''}) at ${at(r.at)}`);
   return [
-    `client ${c.client} ${c.tool}${c.key === undefined ? '' : `(${c.key}${c.value === undefined ? '' : `=${c.value}`})`} on :${c.port ?? '?'} [${c.startPhase} → ${c.endPhase ?? '?'}] at ${at(c.started)}, ${took}: ${c.outcome ?? '?'}${c.detail ? ` (${c.detail})` : ''}`,
+    `client ${c.client} ${c.tool}${c.key === undefined ? '' : `(${c.key}${c.value === undefined ? '' : `=${c.value}`})`} on :${c.port ?? (c.routedTo ? `${c.routedTo} (routed there, no answer)` : '?')} [${c.startPhase} → ${c.endPhase ?? '?'}] at ${at(c.started)}, ${took}: ${c.outcome ?? '?'}${c.detail ? ` (${c.detail})` : ''}`,
     ...(c.questions && !questions.length ? ['no question reached the client'] : questions),
     ...during,
   ].join('; ');

@@ -153,6 +153,7 @@ export class ChaosClient {
     this.tally.calls++;
     const keyed = name === 'remember' || name === 'recall';
     const record: CallRecord = {
+      id: `${this.index}.${this.calls.length}`,
       client: this.index,
       tool: name,
       started: performance.now(),

@@ -245,6 +245,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     await Promise.all(servers.map((s) => s.kill('SIGKILL')));
     await redis?.close();
   }
+  for (const call of clients.flatMap((c) => c.calls)) {
+    const routed = proxy.routes.get(call.id);
+    if (routed !== undefined) call.routedTo = routed;
+  }
   const tallies = clients.map((c) => c.tally);
   const failures: Record<string, number> = {};
   const failuresByPhase: Record<string, number> = {};
