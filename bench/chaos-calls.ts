@@ -19,6 +19,8 @@ export interface CallRecord {
   port?: number;
   /** The replica the proxy sent the POST to, from its routing record (known even when no answer came back). */
   routedTo?: number;
+  /** performance.now() when the proxy forwarded the POST. */
+  routedAt?: number;
   ended?: number;
   endPhase?: string;
   outcome?: CallOutcome;
@@ -139,7 +141,7 @@ export function describeCall(c: CallRecord, t0: number, resumes: readonly Resume
   );
   const during = resumes.filter((r) => r.at >= c.started && (c.ended === undefined || r.at <= c.ended)).map((r) => `resumed on :${r.port ?? '?'} (${r.status ?? 'failed'}${r.refusal ? ` ${r.refusal}` : ''}) at ${at(r.at)}`);
   return [
-    `client ${c.client} ${c.tool}${c.key === undefined ? '' : `(${c.key}${c.value === undefined ? '' : `=${c.value}`})`} on :${c.port ?? (c.routedTo ? `${c.routedTo} (routed there, no answer)` : '?')} [${c.startPhase} → ${c.endPhase ?? '?'}] at ${at(c.started)}, ${took}: ${c.outcome ?? '?'}${c.detail ? ` (${c.detail})` : ''}`,
+    `client ${c.client} ${c.tool}${c.key === undefined ? '' : `(${c.key}${c.value === undefined ? '' : `=${c.value}`})`} on :${c.port ?? (c.routedTo ? `${c.routedTo} (routed there, no answer)` : '?')}${c.routedAt === undefined ? '' : ` (forwarded at ${at(c.routedAt)})`} [${c.startPhase} → ${c.endPhase ?? '?'}] at ${at(c.started)}, ${took}: ${c.outcome ?? '?'}${c.detail ? ` (${c.detail})` : ''}`,
     ...(c.questions && !questions.length ? ['no question reached the client'] : questions),
     ...during,
   ].join('; ');

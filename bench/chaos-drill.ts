@@ -247,7 +247,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   }
   for (const call of clients.flatMap((c) => c.calls)) {
     const routed = proxy.routes.get(call.id);
-    if (routed !== undefined) call.routedTo = routed;
+    if (routed !== undefined) Object.assign(call, { routedTo: routed.port, routedAt: routed.at });
   }
   const tallies = clients.map((c) => c.tally);
   const failures: Record<string, number> = {};
