@@ -19,6 +19,14 @@ export interface ClientTally {
   confirmedWritesLost: number;
   lost: LossReason | undefined;
   lostDetail: string | undefined;
+  /** Each read that showed an older value than confirmed: the read's call record (its key's history is in `calls`). */
+  lossReads: CallRecord[];
+  /**
+   * Reads that showed a write the client had timed out on, which the drill's own proxy forwarded only
+   * after that timeout (the SDK stops waiting but the POST goes on; the clients and the proxy share one
+   * loaded event loop): a late delivery by the harness, not a write the server lost. Counted, explained, not fatal.
+   */
+  lateDeliveries: CallRecord[];
   /** Eliciting clients: forget_all calls, those whose question the client answered, and calls that did not end with that answer, by phase. */
   elicitations: { calls: number; answered: number; lostByPhase: Record<string, number> };
 }
@@ -34,6 +42,8 @@ export interface ClientOptions {
   readonly phase: () => string;
   /** This client's tool asks its user now and then (forget_all, answered "no"); the proxy sends the answer to any replica. */
   readonly elicits?: boolean;
+  /** When the proxy forwarded the call with this id (`CallRecord.id`), if it did yet. */
+  readonly forwardedAt?: (id: string) => number | undefined;
 }
 
 /** The store could not confirm or answer: an honest tool error, retried like a failed call. */
@@ -65,7 +75,7 @@ class Lost extends Error {
 }
 
 export class ChaosClient {
-  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined, elicitations: { calls: 0, answered: 0, lostByPhase: {} } };
+  readonly tally: ClientTally = { calls: 0, failed: 0, failures: {}, failuresByPhase: {}, refused: 0, confirmedWritesLost: 0, lost: undefined, lostDetail: undefined, lossReads: [], lateDeliveries: [], elicitations: { calls: 0, answered: 0, lostByPhase: {} } };
   sessionId: string | undefined;
   #client: LegacyClient | undefined;
   #counter = 0;
@@ -146,10 +156,20 @@ export class ChaosClient {
     }
   }
 
-  async #call(name: string, args: Record<string, unknown>): Promise<{ ok: true; text: string; isError: boolean } | { ok: false }> {
+  async #call(name: string, args: Record<string, unknown>): Promise<{ ok: true; text: string; isError: boolean; record: CallRecord } | { ok: false }> {
     const client = this.#client as LegacyClient;
     this.tally.calls++;
-    const record: CallRecord = { client: this.index, tool: name, started: performance.now(), startPhase: this.options.phase(), ...(name === 'forget_all' ? { questions: [] } : {}) };
+    const keyed = name === 'remember' || name === 'recall';
+    const record: CallRecord = {
+      id: `${this.index}.${this.calls.length}`,
+      client: this.index,
+      tool: name,
+      started: performance.now(),
+      startPhase: this.options.phase(),
+      ...(keyed ? { key: String(args.key) } : {}),
+      ...(name === 'remember' ? { value: String(args.value) } : {}),
+      ...(name === 'forget_all' ? { questions: [] } : {}),
+    };
     this.calls.push(record);
     if (record.questions) this.#asking = record;
     const key = callKey(name, args);
@@ -163,6 +183,7 @@ export class ChaosClient {
       const first = (result.content as Array<{ text?: string }>)[0];
       const text = first?.text ?? '';
       this.#note(`${name}(${String(args.value ?? '')}) ${text.slice(0, 30)}`);
+      if (name === 'recall') record.answer = result.isError ? undefined : text;
       if (result.isError && STORE_DOWN.test(text)) {
         end('refused', text.slice(0, 60));
         this.tally.refused++;
@@ -170,7 +191,7 @@ export class ChaosClient {
         return { ok: false };
       }
       end(result.isError ? 'tool error' : 'ok', result.isError || name === 'forget_all' ? text.slice(0, 60) : undefined);
-      return { ok: true, text, isError: result.isError === true };
+      return { ok: true, text, isError: result.isError === true, record };
     } catch (error) {
       const why = cause(error);
       const code = (error as { code?: unknown }).code;
@@ -249,6 +270,13 @@ export class ChaosClient {
     }
   }
 
+  /** The write of `value` to `key`, if the client timed out on it before the proxy forwarded it. */
+  #deliveredLate(key: string, value: string | undefined): CallRecord | undefined {
+    const write = this.calls.findLast((c) => c.tool === 'remember' && c.key === key && c.value === value);
+    const forwarded = write && this.options.forwardedAt?.(write.id);
+    return write && write.outcome === 'timeout' && forwarded !== undefined && write.ended !== undefined && forwarded > write.ended ? write : undefined;
+  }
+
   /** Recalls a key; an older value than confirmed loses the session, a failed call is retried up to `attempts` times. */
   async #verify(key: string, attempts: number): Promise<string | undefined> {
     for (let n = 0; n < attempts; n++) {
@@ -261,7 +289,15 @@ export class ChaosClient {
       const confirmed = this.#confirmed.get(key);
       if (got === confirmed) return got;
       if (got !== undefined && this.#unconfirmed.get(key)?.has(got)) return got;
+      const late = this.#deliveredLate(key, got);
+      if (late) {
+        // The key now holds that value: later reads are checked against it.
+        this.tally.lateDeliveries.push(read.record);
+        this.#confirmed.set(key, got as string);
+        return got;
+      }
       this.tally.confirmedWritesLost++;
+      this.tally.lossReads.push(read.record);
       throw new Lost('wrong state', `recall "${key}" answered ${JSON.stringify(got?.slice(0, 40))}, expected ${JSON.stringify(confirmed)}`);
     }
     return NO_ANSWER;

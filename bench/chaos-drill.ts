@@ -1,7 +1,7 @@
 // The chaos drill: replicas behind a readiness-aware proxy, looping clients, drained restarts, kills and a Redis outage.
 import { freePort } from '../test/support/redis.js';
 import { ServerProcess } from '../test/support/server-process.js';
-import { describeCall, type CallRecord, type ResumeRecord } from './chaos-calls.js';
+import { describeCall, keyHistory, type CallRecord, type ResumeRecord } from './chaos-calls.js';
 import { ChaosClient, type LossReason } from './chaos-client.js';
 import { DrillRedis, type DrillTopology } from './chaos-store.js';
 import { RoundRobinProxy } from './proxy.js';
@@ -50,6 +50,10 @@ export interface DrillResult {
   readonly refused: number;
   /** Reads that showed a key older than a write the server had confirmed (target 0). */
   readonly confirmedWritesLost: number;
+  /** Reads that showed a write delivered by the drill's proxy after its client timed out on it (harness, not server), each explained like a loss. */
+  readonly lateDeliveries: string[][];
+  /** Each confirmed write lost, explained: the read, then its key's writes from the one whose value it showed (`keyHistory`). */
+  readonly lossHistories: string[][];
   /** Eliciting clients' forget_all calls, answers given, and calls that did not end with the answer, by phase (target 0 outside SIGKILL and the Redis outage). */
   readonly elicitations: {
     clients: number;
@@ -166,7 +170,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const eliciting = Math.round(options.clients * (options.elicitShare ?? 0.2));
   const clients = Array.from(
     { length: options.clients },
-    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop, phase: () => phase, elicits: i < eliciting }),
+    (_, i) => new ChaosClient(i, { url: proxy.url, thinkMs: options.thinkMs, callTimeoutMs: options.callTimeoutMs, stopped: () => stop, phase: () => phase, elicits: i < eliciting, forwardedAt: (id) => proxy.routes.get(id)?.at }),
   );
   const running = clients.map((c) => c.run());
   const allLost = () => clients.every((c) => c.tally.lost !== undefined);
@@ -243,6 +247,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     await Promise.all(servers.map((s) => s.kill('SIGKILL')));
     await redis?.close();
   }
+  for (const call of clients.flatMap((c) => c.calls)) {
+    const routed = proxy.routes.get(call.id);
+    if (routed !== undefined) Object.assign(call, { routedTo: routed.port, routedAt: routed.at });
+  }
   const tallies = clients.map((c) => c.tally);
   const failures: Record<string, number> = {};
   const failuresByPhase: Record<string, number> = {};
@@ -285,6 +293,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     failuresByPhase,
     refused: tallies.reduce((n, t) => n + t.refused, 0),
     confirmedWritesLost: tallies.reduce((n, t) => n + t.confirmedWritesLost, 0),
+    lateDeliveries: clients.flatMap((c) => c.tally.lateDeliveries.map((read) => keyHistory(c.calls, read, started))),
+    lossHistories: clients.flatMap((c) => c.tally.lossReads.map((read) => keyHistory(c.calls, read, started))),
     elicitations,
     orphans: orphanReport(clients, killed, started),
     proxy502: proxy.stats.badGateway,

@@ -80,6 +80,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['calls failed (retried)', (r) => `${r.failed} (${Object.entries(r.failures).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'})`],
     ['  by phase', (r) => Object.entries(r.failuresByPhase).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['confirmed writes lost', (r) => String(r.confirmedWritesLost)],
+    ['  writes shown late, delivered after a client timeout (harness)', (r) => String(r.lateDeliveries.length)],
     ['writes refused ("Not saved", retried)', (r) => String(r.refused)],
     ['eliciting clients, forget_all calls (answered)', (r) => `${r.elicitations.clients}, ${r.elicitations.calls} (${r.elicitations.answered})`],
     ['  lost outside SIGKILL, Redis down (target 0)', (r) => String(elicitationsLostOutsideFaults(r))],
@@ -143,6 +144,8 @@ async function main(): Promise<void> {
   console.log(`\n${summaryTable(results)}\n`);
   for (const r of results.filter((x) => x.mode === 'redis')) {
     for (const detail of r.lostDetails) console.log(`  lost: ${detail}`);
+    for (const history of r.lateDeliveries) console.log(`  write delivered after its client timed out (the drill's proxy forwarded it late), the key's history:\n${history.map((line) => `    ${line}`).join('\n')}`);
+    for (const history of r.lossHistories) console.log(`  confirmed write lost, the key's history:\n${history.map((line) => `    ${line}`).join('\n')}`);
     for (const detail of r.elicitations.lost) console.log(`  elicitation lost: ${detail}`);
     for (const detail of r.orphans.details) console.log(`  orphan not failed fast: ${detail}`);
   }

@@ -25,6 +25,8 @@ export interface ProxyOptions {
  */
 export class RoundRobinProxy {
   readonly stats: ProxyStats = { forwarded: 0, badGateway: 0, noUpstream: 0 };
+  /** Where each request carrying an `x-chaos-call` header was sent (the chaos drill names its calls so). */
+  readonly routes = new Map<string, { port: number; at: number }>();
   readonly #ready = new Set<number>();
   readonly #pollMs: number;
   readonly #pollTimeoutMs: number;
@@ -108,6 +110,8 @@ export class RoundRobinProxy {
     }
     const port = ready[this.#next++ % ready.length] as number;
     this.stats.forwarded++;
+    const call = req.headers['x-chaos-call'];
+    if (typeof call === 'string') this.routes.set(call, { port, at: performance.now() });
     const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers });
     const fail = () => {
       if (!res.headersSent) {

@@ -61,7 +61,7 @@ describe('chaos drill (short)', () => {
 });
 
 describe('chaos drill accounting', () => {
-  const call = (over: Partial<CallRecord>): CallRecord => ({ client: 0, tool: 'forget_all', started: 1000, startPhase: 'rolling restart 1', port: 1, ended: 5000, endPhase: 'frozen subscriber', outcome: 'timeout', questions: [], ...over });
+  const call = (over: Partial<CallRecord>): CallRecord => ({ id: '0.0', client: 0, tool: 'forget_all', started: 1000, startPhase: 'rolling restart 1', port: 1, ended: 5000, endPhase: 'frozen subscriber', outcome: 'timeout', questions: [], ...over });
   const kills = [{ port: 2, at: 1500, back: 1900 }];
 
   it('charges a lost call to the SIGKILL it touched, even when the client gave up in a later phase', () => {

@@ -4,6 +4,7 @@ import { isIP, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { reportResponseEnds, responseEnded } from '../telemetry/response-end.js';
+import { underRequest } from '../sessions/write-fence.js';
 import type { App } from './app.js';
 
 export interface NodeServerOptions {
@@ -93,7 +94,8 @@ async function respond(app: App, req: IncomingMessage, res: ServerResponse, opti
       signal: abort.signal,
       ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
     } as RequestInit);
-    response = await app.fetch(request, { clientAddress: clientAddress(req, options.trustProxy) });
+    // Data writes check the signal before they leave (app/sessions/write-fence.ts).
+    response = await underRequest({ signal: abort.signal, arrivedAt: Date.now() }, () => app.fetch(request, { clientAddress: clientAddress(req, options.trustProxy) }));
   } catch (error) {
     if (abort.signal.aborted) return undefined;
     options.logger.error({ err: error }, 'request failed before reaching the app');

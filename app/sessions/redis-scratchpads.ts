@@ -88,6 +88,8 @@ export class RedisScratchpadStore implements ScratchpadStore {
   /** One script on the handle's key; a malformed handle is unknown without a round trip. */
   async #call(verb: 'saved' | 'read' | 'deleted', handle: string, script: (client: Parameters<Parameters<RedisSessionStore['command']>[1]>[0], key: string, deadline: number) => Promise<unknown>): Promise<Reply> {
     if (!HANDLE_PATTERN.test(handle)) throw dataErrors.unknownScratchpad();
+    // A write whose client hung up must not land over what that client may have written since (write-fence.ts).
+    if (verb !== 'read') this.#o.store.fenceWrite(verb);
     const reply = (await this.#o.store.command(verb, (client, deadline) => script(client, this.key(handle), deadline))) as Reply;
     if (reply[0] === LATE) throw dataErrors.unavailable(verb === 'read' ? 'read' : verb);
     if (reply[0] === -1) throw dataErrors.unknownScratchpad();

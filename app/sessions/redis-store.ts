@@ -6,6 +6,7 @@ import type { RedisClient } from './redis-client.js';
 import { DATA_LIMITS, dataErrors, decodeDataKey, decodeDataValue, encodeDataKey, encodeDataValue, SessionDataError, type DataValue } from './data.js';
 import { RedisConnection } from './redis-connection.js';
 import { LATE, runScript, type ScriptName } from './redis-scripts.js';
+import { lateForRequest } from './write-fence.js';
 import type { RedisTarget } from './redis-url.js';
 import { EVENT_LIMITS, type AppendedEvents, type EventBatch, type LoggedEvent } from './events.js';
 import { appendEvents, decodeAppended, eventsKey, readEvents } from './redis-events.js';
@@ -261,6 +262,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async dataSet(id: string, key: string, value: DataValue, ttlMs: number): Promise<void> {
+    this.fenceWrite('saved');
     const field = encodeDataKey(key);
     const encoded = encodeDataValue(value);
     // Nearly full: no session's data grows past a small floor, so growth cannot push others out (allkeys-lru).
@@ -274,6 +276,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async dataDelete(id: string, key: string, ttlMs: number): Promise<boolean> {
+    this.fenceWrite('deleted');
     const [removed] = await this.#write('mcpDataDelete', id, [encodeDataKey(key), Math.ceil(Math.max(ttlMs, 1)), slideTo(ttlMs)], 'deleted', true);
     if (removed === -1) throw dataErrors.gone();
     return removed === 1;
@@ -402,6 +405,16 @@ export class RedisSessionStore implements SessionStore {
     const reply = (await this.#run(() => runScript(this.#client, script, ...keys, ...args, deadline), verb)) as Array<number | string>;
     if (reply[0] === LATE) throw dataErrors.unavailable(verb);
     return reply;
+  }
+
+  /**
+   * Refuses ("not saved: retry") a data write for a request whose client hung up, or that arrived more
+   * than a command timeout ago: its client may have given up and written the key again elsewhere since
+   * (app/sessions/write-fence.ts). With the scripts' deadline, a data write lands within two command
+   * timeouts of its request's arrival, or not at all.
+   */
+  fenceWrite(verb: 'saved' | 'deleted'): void {
+    if (lateForRequest(this.#commandTimeoutMs)) throw dataErrors.unavailable(verb);
   }
 
   /** Runs a command; anything but a definite answer becomes "unavailable: retry" for the caller. */

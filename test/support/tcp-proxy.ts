@@ -9,10 +9,13 @@ interface Pair {
   /** Sent SUBSCRIBE: the invalidation channel's connection. */
   subscriber: boolean;
   frozen: boolean;
+  /** Held: traffic both ways waits here (in order) until `release()`, as on a congested or stalled link. */
+  held: Array<{ to: Socket; chunk: Buffer }> | undefined;
 }
 
 export class FreezingProxy {
   readonly #pairs = new Set<Pair>();
+  #holding = false;
   #server: Server | undefined;
   port = 0;
 
@@ -43,6 +46,22 @@ export class FreezingProxy {
     return frozen;
   }
 
+  /** Delays everything on every connection (none dropped, order kept) until `release()`; new connections are held too. */
+  hold(): void {
+    this.#holding = true;
+    for (const pair of this.#pairs) pair.held ??= [];
+  }
+
+  /** Delivers what `hold()` kept back, then lets traffic pass again. */
+  release(): void {
+    this.#holding = false;
+    for (const pair of this.#pairs) {
+      const held = pair.held ?? [];
+      pair.held = undefined;
+      for (const { to, chunk } of held) to.write(chunk);
+    }
+  }
+
   /** Subscriber connections currently passing traffic. */
   get liveSubscribers(): number {
     return [...this.#pairs].filter((p) => p.subscriber && !p.frozen && !p.client.destroyed).length;
@@ -50,14 +69,19 @@ export class FreezingProxy {
 
   #accept(client: Socket): void {
     const upstream = createConnection({ host: '127.0.0.1', port: this.upstreamPort });
-    const pair: Pair = { client, upstream, subscriber: false, frozen: false };
+    const pair: Pair = { client, upstream, subscriber: false, frozen: false, held: this.#holding ? [] : undefined };
+    const pass = (to: Socket, chunk: Buffer) => {
+      if (pair.frozen) return;
+      if (pair.held) pair.held.push({ to, chunk });
+      else to.write(chunk);
+    };
     this.#pairs.add(pair);
     client.on('data', (chunk: Buffer) => {
       if (!pair.subscriber && /subscribe/i.test(chunk.toString('latin1'))) pair.subscriber = true;
-      if (!pair.frozen) upstream.write(chunk);
+      pass(upstream, chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!pair.frozen) client.write(chunk);
+      pass(client, chunk);
     });
     const end = () => {
       // A frozen flow never tells the other side anything.
