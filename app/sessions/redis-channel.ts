@@ -48,6 +48,8 @@ export class InvalidationChannel {
   /** The same for the sharded channel; without one it never limits `proven`. */
   #shardedProvenAt = Number.NEGATIVE_INFINITY;
   #wasProven = false;
+  /** A node subscriber of the sharded channel was lost and no sharded beat has echoed since (one outage, one warning). */
+  #shardedLost = false;
   #wasSubscribed = false;
   #everProven = false;
   #closing = false;
@@ -97,8 +99,12 @@ export class InvalidationChannel {
       else sharded.onMessage(message);
     });
     // The group re-subscribes on its own after a slot move or a node loss; what was sent meanwhile is lost.
+    // While the node stays down the group retries, and every failed attempt is one more `-subscriber`:
+    // the outage is reported once, and again only after a sharded beat has echoed.
     sharded.subscriber.on('-subscriber', () => {
-      if (subscribed && !this.#closing) this.#o.onSuspect('sharded peer channel lost a node subscriber');
+      if (!subscribed || this.#closing || this.#shardedLost) return;
+      this.#shardedLost = true;
+      this.#o.onSuspect('sharded peer channel lost a node subscriber');
     });
     void sharded.subscriber.ssubscribe(sharded.channel).then(
       () => {
@@ -135,8 +141,14 @@ export class InvalidationChannel {
 
   #echo(sentAt: number, on: 'classic' | 'sharded' = 'classic'): void {
     if (!Number.isFinite(sentAt)) return;
-    if (on === 'sharded') this.#shardedProvenAt = Math.max(this.#shardedProvenAt, sentAt);
-    else this.#provenAt = Math.max(this.#provenAt, sentAt);
+    if (on === 'sharded') {
+      this.#shardedProvenAt = Math.max(this.#shardedProvenAt, sentAt);
+      if (this.#shardedLost) {
+        this.#shardedLost = false;
+        // Heard again after losing a node subscriber: what was published meanwhile is in the mailboxes.
+        if (this.#wasProven && !this.#closing) this.#o.onSuspect('sharded peer channel subscribed again');
+      }
+    } else this.#provenAt = Math.max(this.#provenAt, sentAt);
     if (!this.proven || this.#wasProven) return;
     this.#wasProven = true;
     // Proven again after a silence: changes announced during it were missed, so re-read once more.
