@@ -11,7 +11,12 @@ export interface PeerRouterOptions {
   readonly logger: Logger;
   /** The session's live copy in this process, if any (without touching its idle clock). */
   readonly find: (id: string) => { readonly peers: SessionPeers | undefined } | undefined;
+  /** While questions are out and the peer channel is unproven, mailboxes are read this often (default 1 s). */
+  readonly pollMs?: number;
 }
+
+/** How long a replica keeps trying to hand over an answer the store refused (a master restarting, a client reconnecting). */
+const FORWARD_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000] as const;
 
 /** What the router needs of a live session. */
 export interface PeerSession {
@@ -47,9 +52,12 @@ export class PeerRouter {
   /** Copies with questions out: what to re-read when the peer channel may have missed answers. */
   readonly #waiting = new Set<SessionPeers>();
   #copies = 0;
+  /** Reads mailboxes while the channel cannot be trusted: an answer may land there at any time of an outage. */
+  #poll: NodeJS.Timeout | undefined;
   /** Responses this replica handed to another one, and cancellations it broadcast (for /statusz and the bench). */
   routedResponses = 0;
   routedCancels = 0;
+  #closed = false;
 
   constructor(options: PeerRouterOptions) {
     this.#o = options;
@@ -62,14 +70,24 @@ export class PeerRouter {
   }
 
   /** @internal A client answered here a request that `replica` sent. */
-  forward(session: PeerSession, replica: string, message: JSONRPCMessage): void {
-    this.routedResponses++;
+  forward(session: PeerSession, replica: string, message: JSONRPCMessage, attempt = 0): void {
+    if (attempt === 0) this.routedResponses++;
     this.#o.store.sendToReplica(replica, { kind: 'response', session: session.id, message }).then(
       (heard) => {
-        // The sender is gone (its call failed with it) or on another node of a sharded Redis (PUBLISH counts locally).
-        if (!heard) this.#o.logger.debug({ session: session.tag }, 'response for a request of a replica no longer listening');
+        // The sender is gone (its call failed with it), or its subscriber is away: the answer waits in the mailbox.
+        if (!heard) this.#o.logger.debug({ session: session.tag }, 'response for a request of a replica not listening now; left in the mailbox');
       },
-      (error: Error) => this.#o.logger.warn({ session: session.tag, detail: error.message }, 'response for a request of another replica not routed: store unavailable'),
+      (error: Error) => {
+        // Only this replica holds the answer: a refused hand-over (the channel's or the mailbox's master
+        // restarting, the client reconnecting) is tried again, and dropped only after about 16 s.
+        const delay = FORWARD_RETRY_MS[attempt];
+        if (delay === undefined || this.#closed) {
+          this.#o.logger.warn({ session: session.tag, detail: error.message }, 'response for a request of another replica not routed: store unavailable');
+          return;
+        }
+        this.#o.logger.debug({ session: session.tag, detail: error.message, attempt }, 'response for a request of another replica not routed yet; retrying');
+        setTimeout(() => this.forward(session, replica, message, attempt + 1), delay).unref();
+      },
     );
   }
 
@@ -84,6 +102,17 @@ export class PeerRouter {
   waiting(peers: SessionPeers, yes: boolean): void {
     if (yes) this.#waiting.add(peers);
     else this.#waiting.delete(peers);
+    if (this.#waiting.size > 0 && !this.#poll && !this.#closed) {
+      // A suspicion reads the mailboxes once, but an answer may land after that read while the channel is
+      // still away (its master down, its slot moving): without a proof, read again on every tick.
+      this.#poll = setInterval(() => {
+        if (!this.#o.store.health().channelProven) this.#catchUp();
+      }, this.#o.pollMs ?? 1000);
+      this.#poll.unref();
+    } else if (this.#waiting.size === 0 && this.#poll) {
+      clearInterval(this.#poll);
+      this.#poll = undefined;
+    }
   }
 
   /** The channel went silent or came back: answers published meanwhile are in their sessions' mailboxes. */
@@ -107,8 +136,11 @@ export class PeerRouter {
   }
 
   close(): void {
+    this.#closed = true;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#waiting.clear();
+    clearInterval(this.#poll);
+    this.#poll = undefined;
   }
 }
 

@@ -17,6 +17,9 @@ export interface ShardedChannel {
 /** Beats on the sharded channel start with this; peer messages there are JSON, so never collide. */
 const BEAT = 'beat ';
 
+/** Lost node subscribers this close together are one outage (the group retries a down node every ≤ 2 s). */
+const OUTAGE_QUIET_MS = 10_000;
+
 export interface InvalidationChannelOptions {
   readonly connection: RedisOptions;
   /** Shared channel on which replicas announce shape changes and deletes. */
@@ -48,6 +51,10 @@ export class InvalidationChannel {
   /** The same for the sharded channel; without one it never limits `proven`. */
   #shardedProvenAt = Number.NEGATIVE_INFINITY;
   #wasProven = false;
+  /** A node subscriber of the sharded channel was lost and no sharded beat sent since has echoed. */
+  #shardedLost = false;
+  /** When the group last dropped a node subscriber (one outage, one warning). */
+  #shardedLostAt = Number.NEGATIVE_INFINITY;
   #wasSubscribed = false;
   #everProven = false;
   #closing = false;
@@ -97,8 +104,15 @@ export class InvalidationChannel {
       else sharded.onMessage(message);
     });
     // The group re-subscribes on its own after a slot move or a node loss; what was sent meanwhile is lost.
+    // While a node stays down the group retries, and every failed attempt is one more `-subscriber` (tens
+    // a second): the outage is reported once, and again only after 10 s without one.
     sharded.subscriber.on('-subscriber', () => {
-      if (subscribed && !this.#closing) this.#o.onSuspect('sharded peer channel lost a node subscriber');
+      if (!subscribed || this.#closing) return;
+      const quiet = this.#now() - this.#shardedLostAt > OUTAGE_QUIET_MS;
+      this.#shardedLostAt = this.#now();
+      if (!quiet) return;
+      this.#shardedLost = true;
+      this.#o.onSuspect('sharded peer channel lost a node subscriber');
     });
     void sharded.subscriber.ssubscribe(sharded.channel).then(
       () => {
@@ -135,8 +149,14 @@ export class InvalidationChannel {
 
   #echo(sentAt: number, on: 'classic' | 'sharded' = 'classic'): void {
     if (!Number.isFinite(sentAt)) return;
-    if (on === 'sharded') this.#shardedProvenAt = Math.max(this.#shardedProvenAt, sentAt);
-    else this.#provenAt = Math.max(this.#provenAt, sentAt);
+    if (on === 'sharded') {
+      this.#shardedProvenAt = Math.max(this.#shardedProvenAt, sentAt);
+      if (this.#shardedLost && sentAt > this.#shardedLostAt) {
+        this.#shardedLost = false;
+        // Heard again after losing a node subscriber: what was published meanwhile is in the mailboxes.
+        if (this.#wasProven && !this.#closing) this.#o.onSuspect('sharded peer channel subscribed again');
+      }
+    } else this.#provenAt = Math.max(this.#provenAt, sentAt);
     if (!this.proven || this.#wasProven) return;
     this.#wasProven = true;
     // Proven again after a silence: changes announced during it were missed, so re-read once more.
