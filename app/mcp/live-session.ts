@@ -14,6 +14,7 @@ import type { ScratchpadStore } from '../sessions/scratchpad-store.js';
 import { bindScratchpads } from './scratchpads.js';
 import { createSessionServer, registerToolsets } from './server-factory.js';
 import type { ToolCatalog } from './tool-catalog.js';
+import { callStarted } from '../sessions/write-fence.js';
 
 export type ResponseMode = 'sse' | 'json';
 
@@ -204,6 +205,8 @@ export class LiveSession implements SessionContext, EventSource {
     const send = transport.send.bind(transport);
     transport.onmessage = (message, extra) => {
       if ('method' in message && 'id' in message) this.#inFlight++;
+      // The write fence counts the wait before this, not the call's own time (an elicitation, a long tool).
+      callStarted();
       deliver?.(message, extra);
     };
     transport.send = async (message, options) => {
