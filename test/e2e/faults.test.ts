@@ -67,7 +67,9 @@ describe('expiry', () => {
     }
     expect(status).toBe(404);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-    expect(a.output).toContain('absolute lifetime reached');
+    // Whichever sees the ceiling first ends it: this replica's own check, or Redis, whose record expires
+    // exactly at the ceiling (the sliding TTL rides on the calls and never passes it), found by the next write.
+    expect(a.output).toMatch(/absolute lifetime reached|"why":"gone from the store"/);
     await client.close();
   });
 });
