@@ -5,6 +5,7 @@ import { describeCall, keyHistory, type CallRecord, type ResumeRecord } from './
 import { ChaosClient, type LossReason } from './chaos-client.js';
 import { DrillRedis, type DrillTopology } from './chaos-store.js';
 import { RoundRobinProxy } from './proxy.js';
+import { LIVENESS } from '../app/mcp/liveness.js';
 
 export interface DrillOptions {
   readonly mode: 'redis' | 'memory';
@@ -95,6 +96,11 @@ export interface OrphanReport {
    * write (5 ms behind the response) reached the store, so no replica knows the call to answer for it.
    */
   readonly unresumable: number;
+  /**
+   * Timed out while Redis was down, the outage having begun within `FAIL_FAST_WINDOW_MS` of the kill: the
+   * answer for a dead writer needs Redis (its liveness key, the log), so the outage took the chance away.
+   */
+  readonly inOutage: number;
   /** Other ends (an answer that was on its way, a reset…), by outcome. */
   readonly other: Record<string, number>;
   /** The timeouts and other ends, one line each. */
@@ -102,7 +108,13 @@ export interface OrphanReport {
 }
 
 /** Classifies the calls whose POST reached a killed replica before its kill and had not ended by then. */
-export function orphanReport(clients: ReadonlyArray<{ calls: readonly CallRecord[]; resumes: readonly ResumeRecord[] }>, kills: ReadonlyArray<{ port: number; at: number }>, t0: number): OrphanReport {
+/**
+ * How long after a kill its orphaned calls may take to fail fast: the writer's liveness key expires, the
+ * watcher misses it twice, and a loaded machine adds a second.
+ */
+export const FAIL_FAST_WINDOW_MS = LIVENESS.ttlMs + LIVENESS.misses * LIVENESS.checkMs + 1000;
+
+export function orphanReport(clients: ReadonlyArray<{ calls: readonly CallRecord[]; resumes: readonly ResumeRecord[] }>, kills: ReadonlyArray<{ port: number; at: number }>, t0: number, outage?: { from: number; to: number }): OrphanReport {
   const calls = clients.flatMap((c) => c.calls);
   const resumesOf = (call: CallRecord) => clients.find((c) => c.calls.includes(call))?.resumes;
   const orphans = calls.filter((c) => kills.some((k) => c.port === k.port && c.started < k.at && (c.ended === undefined || c.ended > k.at)));
@@ -110,14 +122,17 @@ export function orphanReport(clients: ReadonlyArray<{ calls: readonly CallRecord
   const fast = orphans.filter((c) => c.outcome === 'orphaned').map((c) => (c.ended as number) - killOf(c).at).sort((a, b) => a - b);
   const unknownStream = (c: CallRecord) =>
     c.outcome === 'timeout' && (resumesOf(c) ?? []).some((r) => r.at >= c.started && r.at <= (c.ended as number) && r.status === 400 && r.refusal?.includes('names no stream'));
+  const inOutage = (c: CallRecord) =>
+    c.outcome === 'timeout' && !unknownStream(c) && outage !== undefined && outage.from < killOf(c).at + FAIL_FAST_WINDOW_MS && (c.ended ?? Number.POSITIVE_INFINITY) > outage.from;
   const other: Record<string, number> = {};
   for (const c of orphans) if (c.outcome !== 'orphaned' && c.outcome !== 'timeout') other[c.outcome ?? 'unfinished'] = (other[c.outcome ?? 'unfinished'] ?? 0) + 1;
   return {
     inFlight: orphans.length,
     failedFast: fast.length,
     failedFastMs: fast.length ? { p50: Math.round(fast[Math.floor((fast.length - 1) / 2)] as number), max: Math.round(fast.at(-1) as number) } : undefined,
-    timeouts: orphans.filter((c) => c.outcome === 'timeout' && !unknownStream(c)).length,
+    timeouts: orphans.filter((c) => c.outcome === 'timeout' && !unknownStream(c) && !inOutage(c)).length,
     unresumable: orphans.filter(unknownStream).length,
+    inOutage: orphans.filter(inOutage).length,
     other,
     details: orphans.filter((c) => c.outcome !== 'orphaned').map((c) => describeCall(c, t0, resumesOf(c))),
   };
@@ -213,6 +228,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       await bringBack(server);
       (killed.at(-1) as { back?: number }).back = performance.now();
       await pause(options.settleMs / 2);
+      // Redis stays up until the kill's orphans can have failed fast (their answer needs Redis).
+      await pause(Math.max(0, (killed.at(-1) as { at: number }).at + FAIL_FAST_WINDOW_MS - performance.now()));
     }
     if (freezer && options.frozenMs && !allLost()) {
       phase = 'frozen subscriber';
@@ -296,7 +313,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     lateDeliveries: clients.flatMap((c) => c.tally.lateDeliveries.map((read) => keyHistory(c.calls, read, started))),
     lossHistories: clients.flatMap((c) => c.tally.lossReads.map((read) => keyHistory(c.calls, read, started))),
     elicitations,
-    orphans: orphanReport(clients, killed, started),
+    orphans: orphanReport(clients, killed, started, outage),
     proxy502: proxy.stats.badGateway,
     proxyNoUpstream: proxy.stats.noUpstream,
     drainExitCodes,

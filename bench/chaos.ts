@@ -90,6 +90,7 @@ export function summaryTable(results: readonly DrillResult[]): string {
     ['  failed fast (-32003), time from the kill', (r) => orphanTimes(r)],
     ['  timed out by the client (target 0)', (r) => String(r.orphans.timeouts)],
     ['  timed out, killed before its events were stored', (r) => String(r.orphans.unresumable)],
+    ['  timed out, Redis down before it could fail fast', (r) => String(r.orphans.inOutage ?? 0)],
     ['  other ends', (r) => Object.entries(r.orphans.other).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none'],
     ['proxy 502s', (r) => String(r.proxy502)],
     ['proxy 503s (no replica ready)', (r) => String(r.proxyNoUpstream)],
@@ -128,7 +129,7 @@ export function modeName(r: Pick<DrillResult, 'mode' | 'topology'>): string {
 export function finalLine(results: readonly DrillResult[]): string {
   const parts = results.map((r) =>
     r.mode === 'redis'
-      ? `${modeName(r)} sessions lost ${r.lost}/${r.sessions}, ${r.topology === 'cluster' ? `slots moved mid-run ${r.slotsMoved}, ` : ''}confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts} (+${r.orphans.unresumable} killed before their first event was stored), calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
+      ? `${modeName(r)} sessions lost ${r.lost}/${r.sessions}, ${r.topology === 'cluster' ? `slots moved mid-run ${r.slotsMoved}, ` : ''}confirmed writes lost ${r.confirmedWritesLost}, elicitations lost outside SIGKILL and the Redis outage ${elicitationsLostOutsideFaults(r)}/${r.elicitations.calls}, orphans on killed replicas failed fast ${orphanTimes(r)}/${r.orphans.inFlight} and timed out ${r.orphans.timeouts} (+${r.orphans.unresumable} killed before their first event was stored, +${r.orphans.inOutage ?? 0} with Redis down before they could fail fast), calls failed ${r.failed}/${r.calls} (${r.failuresByPhase['rolling restart'] ?? 0} in rolling restarts; the rest in flight on killed replicas, or refused during the Redis outage)`
       : `memory mode sessions lost ${r.lost}/${r.sessions}`,
   );
   return `chaos: ${parts.join('; ')}`;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { elicitationsLostOutsideFaults } from '../bench/chaos.js';
 import type { CallRecord } from '../bench/chaos-calls.js';
-import { faultOf, orphanReport, runDrill, type DrillOptions, type DrillResult } from '../bench/chaos-drill.js';
+import { FAIL_FAST_WINDOW_MS, faultOf, orphanReport, runDrill, type DrillOptions, type DrillResult } from '../bench/chaos-drill.js';
 
 const SHORT: Omit<DrillOptions, 'mode'> = {
   replicas: 2,
@@ -31,7 +31,7 @@ function expectNothingLost(result: DrillResult): void {
   expect(result.failuresByPhase['rolling restart'] ?? 0).toBe(0);
   expect(result.kills).toBe(1);
   // Calls in flight on the killed replica: their streams resume elsewhere and fail fast with -32003 ("may or may not have taken effect").
-  // (Not counted: calls killed before their first event reached the store, which no replica can know of; reported as unresumable.)
+  // (Not counted: calls killed before their first event reached the store, which no replica can know of, reported as unresumable; and calls still waiting when Redis went down soon after the kill, charged to the outage.)
   expect(result.orphans.timeouts, result.orphans.details.join('\n')).toBe(0);
   expect(result.calls).toBeGreaterThan(result.failed);
   // Clients whose tool asks the user: the proxy sends each answer to any replica, and none is lost but to
@@ -86,5 +86,8 @@ describe('chaos drill accounting', () => {
     // A resume refused because no replica knows the stream: the kill beat the event write, not a slow verdict.
     const refused = orphanReport([{ calls, resumes: [{ at: 3000, port: 1, status: 400, refusal: 'Bad Request: Last-Event-ID names no stream of this session that can be resumed' }] }], kills, 0);
     expect(refused).toMatchObject({ timeouts: 0, unresumable: 1 });
+    // Redis went down soon after the kill, while the call waited: charged to the outage; a later outage is not.
+    expect(orphanReport([{ calls, resumes: [] }], kills, 0, { from: kills[0]!.at + 1000, to: kills[0]!.at + 3000 })).toMatchObject({ timeouts: 0, inOutage: 1 });
+    expect(orphanReport([{ calls, resumes: [] }], kills, 0, { from: kills[0]!.at + FAIL_FAST_WINDOW_MS + 1, to: kills[0]!.at + FAIL_FAST_WINDOW_MS + 3000 })).toMatchObject({ timeouts: 1, inOutage: 0 });
   });
 });
