@@ -1,6 +1,6 @@
 // `npm run bench`: what continuity costs — memory vs Redis vs a naive load-and-save-per-request server, one run.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -17,7 +17,7 @@ import { streams } from './streams-bench.js';
 import { describeSseFloor, sseFloor } from './sse-floor-bench.js';
 import { scaling } from './scaling-bench.js';
 import { telemetryCost } from './telemetry-bench.js';
-import { callTool, closedLoop, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
+import { callTool, closedLoop, cpuSeconds, openSession, percentiles, pool, type LoadResult, type WarmCall } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // The many-sessions run has flags of its own (sessions, interval, duration): bench/scale-bench.ts.
@@ -81,15 +81,6 @@ async function commandCalls(client: Redis): Promise<number> {
   return total;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 type Warm = Figures['warm']['data'][Mode];
 

@@ -2,11 +2,11 @@
 // many sessions that each call a tool every `interval` seconds on an open-loop schedule; reports RSS,
 // heap, both per live session, latency percentiles, restores per second and errors.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort, TestRedis } from '../test/support/redis.js';
-import { callTool, openSession, percentiles, pool } from './workload.js';
+import { callTool, cpuSeconds, openSession, percentiles, pool } from './workload.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`scale: ${line}`);
@@ -29,15 +29,6 @@ interface Sample {
 const MB = 1024 * 1024;
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function startServer(env: Record<string, string>, nodeFlags: readonly string[]): Promise<{ child: ChildProcess; origin: string }> {
   const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8' });

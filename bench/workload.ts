@@ -1,5 +1,6 @@
 // Benchmark load: raw JSON-RPC over fetch (keep-alive), sessions opened by hand, latencies and percentiles.
 // Raw fetch rather than SDK clients so the client side stays cheap and the server is the bottleneck.
+import { readFileSync } from 'node:fs';
 
 const HEADERS = { accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
 const VERSION = '2025-06-18';
@@ -85,4 +86,14 @@ export function percentiles(values: readonly number[]): { p50: number; p99: numb
   const sorted = [...values].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
   return { p50: at(50), p99: at(99) };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }

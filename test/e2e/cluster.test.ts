@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLegacy, roundRobinFetch, type LegacyClient } from '../support/clients.js';
-import { TestRedisCluster } from '../support/redis-cluster.js';
+import { retryWhileHealing, TestRedisCluster } from '../support/redis-cluster.js';
 import { ServerProcess } from '../support/server-process.js';
 
 let cluster: TestRedisCluster;
@@ -20,17 +20,7 @@ const info = async (client: LegacyClient) => JSON.parse(await client.call('sessi
 const sessionKey = (id: string) => `mcp-continuity:session:{${id}}`;
 
 /** Retries a call while the cluster heals (a node coming back, CLUSTERDOWN for a moment). */
-async function eventually<T>(call: () => Promise<T>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(200);
-    }
-  }
-}
+const eventually = <T>(call: () => Promise<T>, ms = 15_000): Promise<T> => retryWhileHealing(call, ms);
 
 beforeAll(async () => {
   cluster = await TestRedisCluster.start();

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsking, routeByKind, type AskingClient } from '../support/asking-client.js';
-import { TestRedisCluster } from '../support/redis-cluster.js';
+import { retryWhileHealing, TestRedisCluster } from '../support/redis-cluster.js';
 import { ServerProcess } from '../support/server-process.js';
 
 let cluster: TestRedisCluster;
@@ -27,17 +27,7 @@ async function pair(): Promise<[ServerProcess, ServerProcess]> {
 }
 
 /** Retries a call while the cluster heals (a node coming back, CLUSTERDOWN for a moment). */
-async function eventually<T>(call: () => Promise<T>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await call();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(200);
-    }
-  }
-}
+const eventually = <T>(call: () => Promise<T>, ms = 20_000): Promise<T> => retryWhileHealing(call, ms);
 
 /** Asks for confirmation (forget_all) with the answer going to the other replica; resolves the tool's text. */
 async function confirmElsewhere(client: AskingClient): Promise<string> {

@@ -129,3 +129,16 @@ export class TestRedisCluster {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
+
+/** Retries `call` while a cluster heals (a node coming back, CLUSTERDOWN for a moment), up to `ms`. */
+export async function retryWhileHealing<T>(call: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
+}
